@@ -1,0 +1,141 @@
+//! The command line: clap types only. Each subcommand is implemented in `src/commands/<name>.rs`.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kafka-chaos",
+    version,
+    about = "Under which settings, and under which failures, does Kafka lose or duplicate messages?",
+    long_about = "Starts a real multi-broker Kafka cluster in Docker containers, drives sequenced producers \
+and consumers under each acks and commit setting, kills leaders, brokers or consumers mid-run, and \
+writes loss and duplicate reports with charts.\n\n\
+Exit codes: 0 every check held; 1 a check was violated (expectation, smoke step, regression); \
+2 invalid input or usage; 3 infrastructure failed (Docker engine, image, cluster); 130 interrupted."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start, exercise or inspect a Kafka cluster in containers.
+    #[command(subcommand)]
+    Cluster(ClusterCommand),
+    /// Remove every container and network labelled kafka-chaos.run (left behind by a killed run).
+    Clean(CleanArgs),
+    /// Check the Docker engine and the Kafka image, and say what to do about each problem.
+    Doctor(ImageArgs),
+    /// Validate a scenario file and print its plan (cells, fault schedule), without Docker.
+    Check(CheckArgs),
+    /// Run every cell of a scenario against a real cluster and write a result directory.
+    Run(RunArgs),
+    /// Read DIR/history.jsonl, write DIR/analysis.json and print a summary, without any cluster.
+    Analyze(AnalyzeArgs),
+    /// Render the reports of a result directory again from its stored histories and analyses.
+    Report(ReportArgs),
+    /// Compare two result directories; exit 1 if any cell got worse (for nightly jobs).
+    Compare(CompareArgs),
+    /// Internal: a consumer worker process, started by the runner.
+    #[command(hide = true)]
+    ConsumerWorker(ConsumerWorkerArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClusterCommand {
+    /// Start a cluster, print its bootstrap servers, hold until Ctrl-C, then remove everything.
+    Up(ClusterUpArgs),
+    /// Start 3 brokers and verify every fault operation on them, one line per step with its timing.
+    Smoke(ImageArgs),
+}
+
+/// Which Kafka image to use.
+#[derive(Debug, Clone, Args)]
+pub struct ImageArgs {
+    /// Kafka version of the brokers.
+    #[arg(long, default_value = crate::cluster::DEFAULT_KAFKA_VERSION)]
+    pub kafka_version: String,
+    /// Broker image to use instead of resolving one (default: apache/kafka:<version> if present,
+    /// else kafka-chaos/kafka:<version>, else a pull of apache/kafka:<version>).
+    #[arg(long, env = "KAFKA_CHAOS_IMAGE")]
+    pub image: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ClusterUpArgs {
+    /// Number of brokers (each also a KRaft controller unless --controllers is given).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=9))]
+    pub brokers: u16,
+    /// Dedicated KRaft controllers (0: every broker is also a controller).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=5))]
+    pub controllers: u16,
+    /// A broker setting, repeatable: --broker-config min.insync.replicas=2
+    #[arg(long = "broker-config", value_name = "KEY=VALUE")]
+    pub broker_config: Vec<String>,
+    #[command(flatten)]
+    pub image: ImageArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CleanArgs {
+    /// Only the containers and networks of this run id.
+    #[arg(long)]
+    pub run: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The scenario file (TOML).
+    pub scenario: PathBuf,
+    /// Override the scenario's seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The scenario file (TOML).
+    pub scenario: PathBuf,
+    /// Result directory (default: reports/<scenario>-<timestamp>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Override the scenario's seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Run only the cells whose id contains this text, or that match key=value[,key=value].
+    #[arg(long)]
+    pub only: Option<String>,
+    /// Run every cell this many times.
+    #[arg(long, default_value_t = 1)]
+    pub repeat: u32,
+    /// Broker image (see `kafka-chaos doctor`).
+    #[arg(long, env = "KAFKA_CHAOS_IMAGE")]
+    pub image: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// A directory holding history.jsonl.
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A result directory written by `kafka-chaos run`.
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    pub base: PathBuf,
+    pub new: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ConsumerWorkerArgs {
+    /// JSON configuration of the worker (written by the runner).
+    #[arg(long)]
+    pub config: String,
+}

@@ -1,0 +1,161 @@
+//! The Docker engine as the cluster sees it: connection, labels, per-run networks, clean-up by
+//! label, and exec. Everything the harness creates carries `kafka-chaos.run=<run id>`, because the
+//! Rust testcontainers crate has no reaper: a killed harness is cleaned up by label.
+
+use crate::error::{Error, Result};
+use futures::StreamExt;
+use std::collections::HashMap;
+use testcontainers::bollard::{
+    self,
+    exec::{CreateExecOptions, StartExecResults},
+    models::NetworkCreateRequest,
+    query_parameters::{ListContainersOptions, ListNetworksOptions, RemoveContainerOptions},
+    Docker,
+};
+
+/// The label on every container and network the harness creates; its value is the run id.
+pub const RUN_LABEL: &str = "kafka-chaos.run";
+
+pub const ENGINE_HINT: &str = "start one with `make engine` (runs scripts/ensure-docker.sh), \
+or `sudo systemctl start docker`, then check with `kafka-chaos doctor`";
+
+/// Connect to the engine and make sure it answers.
+pub async fn connect() -> Result<Docker> {
+    let docker = testcontainers::core::client::docker_client_instance()
+        .await
+        .map_err(|e| Error::infra(format!("cannot reach a Docker engine: {e}; {ENGINE_HINT}")))?;
+    docker
+        .ping()
+        .await
+        .map_err(|e| Error::infra(format!("the Docker engine does not answer: {e}; {ENGINE_HINT}")))?;
+    Ok(docker)
+}
+
+/// A short unique run id: time-based, plus the process id so two runs started in the same
+/// millisecond on one machine still differ.
+pub fn new_run_id() -> String {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    format!("{:x}{:04x}", ms & 0xff_ffff_ffff, std::process::id() & 0xffff)
+}
+
+pub fn labels(run_id: &str) -> HashMap<String, String> {
+    HashMap::from([(RUN_LABEL.to_string(), run_id.to_string())])
+}
+
+/// Create the run's bridge network, labelled so `clean` finds it.
+pub async fn create_network(docker: &Docker, name: &str, run_id: &str) -> Result<()> {
+    docker
+        .create_network(NetworkCreateRequest {
+            name: name.to_string(),
+            driver: Some("bridge".into()),
+            labels: Some(labels(run_id)),
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| Error::infra(format!("cannot create network {name}: {e}")))?;
+    Ok(())
+}
+
+fn label_filter(run_id: Option<&str>) -> HashMap<String, Vec<String>> {
+    let label = match run_id {
+        Some(id) => format!("{RUN_LABEL}={id}"),
+        None => RUN_LABEL.to_string(),
+    };
+    HashMap::from([("label".to_string(), vec![label])])
+}
+
+/// What `remove_labelled` removed.
+#[derive(Debug, Default)]
+pub struct Removed {
+    pub containers: Vec<String>,
+    pub networks: Vec<String>,
+}
+
+/// Remove every container (forcibly) and then every network labelled with the run id, or with any
+/// run id when `run_id` is None. Containers first: a network with endpoints cannot be removed.
+pub async fn remove_labelled(docker: &Docker, run_id: Option<&str>) -> Result<Removed> {
+    let mut removed = Removed::default();
+    let containers = docker
+        .list_containers(Some(ListContainersOptions {
+            all: true,
+            filters: Some(label_filter(run_id)),
+            ..Default::default()
+        }))
+        .await
+        .map_err(|e| Error::infra(format!("cannot list containers: {e}")))?;
+    let removals = containers.iter().filter_map(|c| c.id.clone()).map(|id| {
+        let docker = docker.clone();
+        async move {
+            let opts = RemoveContainerOptions { force: true, v: true, ..Default::default() };
+            match docker.remove_container(&id, Some(opts)).await {
+                Ok(()) => Ok(id),
+                // Already gone (e.g. removed by testcontainers' drop): that is what we wanted.
+                Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {
+                    Ok(id)
+                }
+                Err(e) => Err(Error::infra(format!("cannot remove container {id}: {e}"))),
+            }
+        }
+    });
+    for result in futures::future::join_all(removals).await {
+        removed.containers.push(result?);
+    }
+    let networks = docker
+        .list_networks(Some(ListNetworksOptions { filters: Some(label_filter(run_id)) }))
+        .await
+        .map_err(|e| Error::infra(format!("cannot list networks: {e}")))?;
+    for network in networks {
+        let Some(name) = network.name else { continue };
+        match docker.remove_network(&name).await {
+            Ok(()) => removed.networks.push(name),
+            Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {}
+            Err(e) => return Err(Error::infra(format!("cannot remove network {name}: {e}"))),
+        }
+    }
+    Ok(removed)
+}
+
+/// Run a command inside a container and return its exit code and combined output.
+pub async fn exec(docker: &Docker, container: &str, cmd: &[&str]) -> Result<(i64, String)> {
+    let created = docker
+        .create_exec(
+            container,
+            CreateExecOptions {
+                cmd: Some(cmd.iter().map(|s| s.to_string()).collect()),
+                attach_stdout: Some(true),
+                attach_stderr: Some(true),
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|e| Error::infra(format!("cannot exec in {container}: {e}")))?;
+    let mut text = String::new();
+    if let StartExecResults::Attached { mut output, .. } = docker
+        .start_exec(&created.id, None)
+        .await
+        .map_err(|e| Error::infra(format!("cannot exec in {container}: {e}")))?
+    {
+        while let Some(Ok(chunk)) = output.next().await {
+            text.push_str(&chunk.to_string());
+        }
+    }
+    let code = docker
+        .inspect_exec(&created.id)
+        .await
+        .ok()
+        .and_then(|i| i.exit_code)
+        .unwrap_or(-1);
+    Ok((code, text))
+}
+
+/// A free TCP port on 127.0.0.1, chosen by the kernel. The listener is closed before the port is
+/// used, so there is a small window for another process to take it; container start then fails
+/// loudly rather than silently using the wrong port.
+pub fn free_port() -> Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")
+        .map_err(|e| Error::io("cannot find a free port on 127.0.0.1", e))?;
+    listener.local_addr().map(|a| a.port()).map_err(|e| Error::io("cannot read a port", e))
+}

@@ -1,0 +1,177 @@
+//! Fault operations on one node, in opposite pairs: kill/restart, stop/restart, pause/resume,
+//! isolate/heal. Each returns only once its effect is observable, with the time that took.
+
+use super::{Cluster, NodeState};
+use crate::cluster::topology::wait_until;
+use crate::error::{Error, Result};
+use std::time::{Duration, Instant};
+use testcontainers::bollard::models::{EndpointSettings, NetworkConnectRequest, NetworkDisconnectRequest};
+use testcontainers::bollard::query_parameters::{KillContainerOptions, StopContainerOptions};
+
+/// A controlled shutdown moves leadership away first; give it the broker's own default budget.
+const STOP_GRACE_SECONDS: i32 = 30;
+/// Catching up after a restart can take a while on two cores with a full log.
+const REJOIN_TIMEOUT: Duration = Duration::from_secs(120);
+
+impl Cluster {
+    /// SIGKILL, no grace. Observable: the container is no longer running.
+    pub async fn kill(&self, id: i32) -> Result<Duration> {
+        let node = self.node(id)?;
+        let began = Instant::now();
+        let options = KillContainerOptions { signal: "SIGKILL".into() };
+        self.docker
+            .kill_container(&node.container, Some(options))
+            .await
+            .map_err(|e| self.op_error("kill", id, e))?;
+        self.wait_container(id, "exit", |running, _| !running).await?;
+        self.set_state(id, NodeState::Killed);
+        Ok(began.elapsed())
+    }
+
+    /// SIGTERM: a controlled shutdown (SIGKILL after the grace period, as `docker stop` does).
+    /// Observable: the container has exited.
+    pub async fn stop(&self, id: i32) -> Result<Duration> {
+        let node = self.node(id)?;
+        let began = Instant::now();
+        let options = StopContainerOptions { t: Some(STOP_GRACE_SECONDS), signal: None };
+        self.docker
+            .stop_container(&node.container, Some(options))
+            .await
+            .map_err(|e| self.op_error("stop", id, e))?;
+        self.wait_container(id, "exit", |running, _| !running).await?;
+        self.set_state(id, NodeState::Stopped);
+        Ok(began.elapsed())
+    }
+
+    /// Start a killed or stopped node again. Observable: it is listed alive and is back in the
+    /// ISR of every partition it replicates.
+    pub async fn restart(&self, id: i32) -> Result<Duration> {
+        let node = self.node(id)?;
+        let began = Instant::now();
+        self.docker
+            .start_container(&node.container, None)
+            .await
+            .map_err(|e| self.op_error("restart", id, e))?;
+        self.set_state(id, NodeState::Running);
+        self.wait_rejoined(id).await?;
+        Ok(began.elapsed())
+    }
+
+    /// Freeze every process of the node (cgroup freezer): connections stay open, nothing answers.
+    pub async fn pause(&self, id: i32) -> Result<Duration> {
+        let node = self.node(id)?;
+        let began = Instant::now();
+        self.docker.pause_container(&node.container).await.map_err(|e| self.op_error("pause", id, e))?;
+        self.wait_container(id, "pause", |_, paused| paused).await?;
+        self.set_state(id, NodeState::Paused);
+        Ok(began.elapsed())
+    }
+
+    pub async fn resume(&self, id: i32) -> Result<Duration> {
+        let node = self.node(id)?;
+        let began = Instant::now();
+        self.docker.unpause_container(&node.container).await.map_err(|e| self.op_error("resume", id, e))?;
+        self.wait_container(id, "resume", |running, paused| running && !paused).await?;
+        self.set_state(id, NodeState::Running);
+        Ok(began.elapsed())
+    }
+
+    /// Cut the node off from its peers and from clients: disconnected from the run's network, it
+    /// has no route to anyone and its published port leads nowhere. Observable: the container has
+    /// no endpoint on the network.
+    pub async fn isolate(&self, id: i32) -> Result<Duration> {
+        let node = self.node(id)?;
+        let began = Instant::now();
+        let request = NetworkDisconnectRequest { container: node.container.clone(), force: Some(true) };
+        self.docker
+            .disconnect_network(&self.network, request)
+            .await
+            .map_err(|e| self.op_error("isolate", id, e))?;
+        self.wait_attached(id, false).await?;
+        self.set_state(id, NodeState::Isolated);
+        Ok(began.elapsed())
+    }
+
+    /// Reconnect an isolated node. Observable: attached again and listed alive by the cluster.
+    pub async fn heal(&self, id: i32) -> Result<Duration> {
+        let node = self.node(id)?;
+        let began = Instant::now();
+        let request = NetworkConnectRequest {
+            container: node.container.clone(),
+            endpoint_config: Some(EndpointSettings {
+                aliases: Some(vec![node.container.clone()]),
+                ..Default::default()
+            }),
+        };
+        self.docker
+            .connect_network(&self.network, request)
+            .await
+            .map_err(|e| self.op_error("heal", id, e))?;
+        self.wait_attached(id, true).await?;
+        self.set_state(id, NodeState::Running);
+        if node.is_broker() {
+            let topology = &self.topology;
+            wait_until(REJOIN_TIMEOUT, || async {
+                topology.live_brokers().await.map(|b| b.contains(&id)).unwrap_or(false)
+            })
+            .await
+            .map_err(|w| Error::infra(format!("{} was reconnected but not listed alive after {} s", node.label(), w.as_secs())))?;
+        }
+        Ok(began.elapsed())
+    }
+
+    /// Wait until a restarted broker is alive and in the ISR of every partition it replicates.
+    async fn wait_rejoined(&self, id: i32) -> Result<()> {
+        let node = self.node(id)?;
+        if !node.is_broker() {
+            return self.wait_container(id, "start", |running, _| running).await;
+        }
+        let topology = &self.topology;
+        wait_until(REJOIN_TIMEOUT, || async {
+            match topology.live_brokers().await {
+                Ok(live) if live.contains(&id) => topology.out_of_isr(id).await.map(|n| n == 0).unwrap_or(false),
+                _ => false,
+            }
+        })
+        .await
+        .map_err(|w| Error::infra(format!("{} did not rejoin the ISR of its partitions within {} s", node.label(), w.as_secs())))
+    }
+
+    /// Poll the container's state until `done(running, paused)` holds (10 s at most).
+    async fn wait_container(&self, id: i32, what: &str, done: impl Fn(bool, bool) -> bool) -> Result<()> {
+        let node = self.node(id)?;
+        let docker = &self.docker;
+        wait_until(Duration::from_secs(10), || async {
+            match docker.inspect_container(&node.container, None).await {
+                Ok(info) => {
+                    let state = info.state.unwrap_or_default();
+                    done(state.running.unwrap_or(false), state.paused.unwrap_or(false))
+                }
+                Err(_) => false,
+            }
+        })
+        .await
+        .map_err(|_| Error::infra(format!("{}: the {what} was not observed within 10 s", node.label())))
+    }
+
+    async fn wait_attached(&self, id: i32, attached: bool) -> Result<()> {
+        let node = self.node(id)?;
+        let (docker, network) = (&self.docker, &self.network);
+        wait_until(Duration::from_secs(10), || async {
+            match docker.inspect_container(&node.container, None).await {
+                Ok(info) => {
+                    let networks = info.network_settings.and_then(|n| n.networks).unwrap_or_default();
+                    networks.contains_key(network) == attached
+                }
+                Err(_) => false,
+            }
+        })
+        .await
+        .map_err(|_| Error::infra(format!("{}: network change not observed within 10 s", node.label())))
+    }
+
+    fn op_error(&self, op: &str, id: i32, e: impl std::fmt::Display) -> Error {
+        let name = self.node(id).map(|n| n.label()).unwrap_or_else(|_| format!("node {id}"));
+        Error::infra(format!("cannot {op} {name}: {e}"))
+    }
+}

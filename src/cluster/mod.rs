@@ -1,0 +1,528 @@
+//! A real Kafka cluster in Docker containers: KRaft brokers (combined broker+controller, or with
+//! dedicated controllers), one network and one run id per cluster, fixed host ports on 127.0.0.1.
+//!
+//! `Cluster::start` brings every node up concurrently (a KRaft broker blocks until it is unfenced,
+//! which needs a controller quorum, so a sequential start waits forever). Fault operations live in
+//! `faults.rs`, topology queries in `topology.rs`. `with_cluster` is the only way commands use a
+//! cluster: it removes every container and network of the run on success, error, Ctrl-C and panic.
+
+pub mod docker;
+pub mod faults;
+pub mod image;
+pub mod topology;
+
+use crate::error::{Error, Result};
+use docker::RUN_LABEL;
+use futures::future::join_all;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use testcontainers::bollard::Docker;
+use testcontainers::core::{ContainerPort, WaitFor};
+use testcontainers::runners::AsyncRunner;
+use testcontainers::{ContainerAsync, GenericImage, ImageExt};
+pub use topology::{PartitionState, Topology};
+
+/// The newest Kafka 4.x release on Maven Central that the offline image recipe was verified with.
+pub const DEFAULT_KAFKA_VERSION: &str = "4.1.1";
+
+/// The line the broker logs to stdout once it serves requests (3.9.x and 4.x alike).
+const READY_LINE: &str = "Kafka Server started";
+const INTERNAL_PORT: u16 = 19092;
+const CONTROLLER_PORT: u16 = 9093;
+const EXTERNAL_PORT: u16 = 9092;
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(180);
+/// Broker ids are 1..=N; dedicated controllers get ids from here on, so `broker:N` stays N.
+const FIRST_CONTROLLER_ID: i32 = 1001;
+
+#[derive(Debug, Clone)]
+pub struct ClusterSpec {
+    pub brokers: u16,
+    /// Dedicated KRaft controllers; 0 means every broker is also a controller.
+    pub controllers: u16,
+    pub kafka_version: String,
+    /// An explicit image; None resolves one (see `image::resolve`).
+    pub image: Option<String>,
+    /// Broker settings by their own names (`min.insync.replicas`, ...), applied to every broker.
+    pub broker_config: BTreeMap<String, String>,
+}
+
+impl ClusterSpec {
+    pub fn new(brokers: u16) -> ClusterSpec {
+        ClusterSpec {
+            brokers,
+            controllers: 0,
+            kafka_version: DEFAULT_KAFKA_VERSION.to_string(),
+            image: None,
+            broker_config: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeRole {
+    /// Broker and KRaft controller in one process.
+    Combined,
+    Broker,
+    Controller,
+}
+
+/// What the harness last did to a node; `heal_all` uses it to undo every fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeState {
+    Running,
+    Killed,
+    Stopped,
+    Paused,
+    Isolated,
+}
+
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub id: i32,
+    pub role: NodeRole,
+    /// Container name, also its host name on the run's network.
+    pub container: String,
+    /// Host port of the client listener on 127.0.0.1 (None for a dedicated controller).
+    pub host_port: Option<u16>,
+}
+
+impl Node {
+    /// The name used in histories and reports: `broker-2`, `controller-1001`.
+    pub fn label(&self) -> String {
+        match self.role {
+            NodeRole::Controller => format!("controller-{}", self.id),
+            _ => format!("broker-{}", self.id),
+        }
+    }
+
+    pub fn is_broker(&self) -> bool {
+        self.role != NodeRole::Controller
+    }
+}
+
+pub struct Cluster {
+    pub run_id: String,
+    pub network: String,
+    pub image: String,
+    pub nodes: Vec<Node>,
+    pub docker: Docker,
+    pub topology: Topology,
+    /// How long `start` took until every broker was ready and listed alive.
+    pub boot_time: Duration,
+    states: Mutex<HashMap<i32, NodeState>>,
+    /// Held so testcontainers does not remove the containers early; removal is by label.
+    _containers: Vec<ContainerAsync<GenericImage>>,
+}
+
+impl Cluster {
+    /// Start every node concurrently and wait until each broker is ready and listed alive.
+    /// On failure, whatever was created for `run_id` is removed before the error returns.
+    pub async fn start(docker: &Docker, spec: &ClusterSpec, run_id: &str) -> Result<Cluster> {
+        let began = Instant::now();
+        let (image, _) = image::resolve(docker, &spec.kafka_version, spec.image.as_deref()).await?;
+        let result = Self::start_nodes(docker, spec, run_id, &image, began).await;
+        if result.is_err() {
+            let _ = docker::remove_labelled(docker, Some(run_id)).await;
+        }
+        result
+    }
+
+    async fn start_nodes(
+        docker: &Docker,
+        spec: &ClusterSpec,
+        run_id: &str,
+        image: &str,
+        began: Instant,
+    ) -> Result<Cluster> {
+        if spec.brokers == 0 {
+            return Err(Error::Invalid("a cluster needs at least one broker".into()));
+        }
+        let network = format!("kafka-chaos-{run_id}");
+        docker::create_network(docker, &network, run_id).await?;
+        let nodes = plan_nodes(spec, run_id)?;
+        let cluster_id = cluster_id(run_id);
+        let requests = nodes
+            .iter()
+            .map(|node| container_request(image, node, &nodes, spec, &network, run_id, &cluster_id));
+        let started = join_all(requests.map(|r| r.start())).await;
+        let mut containers = Vec::with_capacity(started.len());
+        for (node, result) in nodes.iter().zip(started) {
+            containers.push(result.map_err(|e| {
+                Error::infra(format!("{} did not start: {e}", node.label()))
+            })?);
+        }
+        let bootstrap = bootstrap_of(&nodes);
+        let topology = Topology::connect(&bootstrap)?;
+        let broker_ids: Vec<i32> = nodes.iter().filter(|n| n.is_broker()).map(|n| n.id).collect();
+        topology::wait_until(Duration::from_secs(60), || async {
+            topology.live_brokers().await.map(|live| live == broker_ids).unwrap_or(false)
+        })
+        .await
+        .map_err(|_| Error::infra("the brokers started but did not all register with the controller"))?;
+        let states = nodes.iter().map(|n| (n.id, NodeState::Running)).collect();
+        Ok(Cluster {
+            run_id: run_id.to_string(),
+            network,
+            image: image.to_string(),
+            nodes,
+            docker: docker.clone(),
+            topology,
+            boot_time: began.elapsed(),
+            states: Mutex::new(states),
+            _containers: containers,
+        })
+    }
+
+    pub fn bootstrap_servers(&self) -> String {
+        bootstrap_of(&self.nodes)
+    }
+
+    pub fn brokers(&self) -> impl Iterator<Item = &Node> {
+        self.nodes.iter().filter(|n| n.is_broker())
+    }
+
+    pub fn broker_ids(&self) -> Vec<i32> {
+        self.brokers().map(|n| n.id).collect()
+    }
+
+    pub fn node(&self, id: i32) -> Result<&Node> {
+        self.nodes
+            .iter()
+            .find(|n| n.id == id)
+            .ok_or_else(|| Error::Invalid(format!("no node with id {id} in this cluster")))
+    }
+
+    pub fn state(&self, id: i32) -> NodeState {
+        self.states.lock().unwrap().get(&id).copied().unwrap_or(NodeState::Running)
+    }
+
+    fn set_state(&self, id: i32, state: NodeState) {
+        self.states.lock().unwrap().insert(id, state);
+    }
+
+    /// Nodes a fault left in a state other than running.
+    pub fn faulted(&self) -> Vec<(i32, NodeState)> {
+        let states = self.states.lock().unwrap();
+        let mut v: Vec<_> = states.iter().filter(|(_, s)| **s != NodeState::Running).map(|(i, s)| (*i, *s)).collect();
+        v.sort_by_key(|(id, _)| *id);
+        v
+    }
+
+    /// The active KRaft controller, as the metadata quorum reports it (`LeaderId`). Asked through a
+    /// running broker's own tool, because the controller id clients see in metadata is not the
+    /// quorum leader under KRaft.
+    pub async fn active_controller(&self) -> Result<i32> {
+        let mut last_error = String::from("no running node to ask");
+        for node in self.nodes.iter().filter(|n| n.is_broker() && self.state(n.id) == NodeState::Running) {
+            let server = format!("{}:{INTERNAL_PORT}", node.container);
+            let cmd = ["/opt/kafka/bin/kafka-metadata-quorum.sh", "--bootstrap-server", &server, "describe", "--status"];
+            match docker::exec(&self.docker, &node.container, &cmd).await {
+                Ok((0, out)) => {
+                    if let Some(id) = parse_quorum_leader(&out) {
+                        return Ok(id);
+                    }
+                    last_error = format!("no LeaderId in: {}", out.trim());
+                }
+                Ok((code, out)) => last_error = format!("exit {code}: {}", out.trim()),
+                Err(e) => last_error = e.to_string(),
+            }
+        }
+        Err(Error::infra(format!("cannot find the active controller: {last_error}")))
+    }
+
+    /// Undo every fault still in force: restart killed and stopped nodes, resume paused ones,
+    /// reconnect isolated ones. Each run ends with this, before settle and drain.
+    pub async fn heal_all(&self) -> Result<Vec<(i32, NodeState, Duration)>> {
+        let mut healed = Vec::new();
+        for (id, state) in self.faulted() {
+            let took = match state {
+                NodeState::Killed | NodeState::Stopped => self.restart(id).await?,
+                NodeState::Paused => self.resume(id).await?,
+                NodeState::Isolated => self.heal(id).await?,
+                NodeState::Running => continue,
+            };
+            healed.push((id, state, took));
+        }
+        Ok(healed)
+    }
+
+    /// Remove every container and the network of this run.
+    pub async fn teardown(&self) -> Result<docker::Removed> {
+        docker::remove_labelled(&self.docker, Some(&self.run_id)).await
+    }
+}
+
+/// Start a cluster, run `body` on it, and remove everything of the run afterwards, whatever
+/// happened: success, error, Ctrl-C/SIGTERM (Error::Interrupted) or a panic in `body`.
+pub async fn with_cluster<F, Fut, T>(spec: &ClusterSpec, body: F) -> Result<T>
+where
+    F: FnOnce(Arc<Cluster>) -> Fut,
+    Fut: std::future::Future<Output = Result<T>> + Send + 'static,
+    T: Send + 'static,
+{
+    let docker = docker::connect().await?;
+    let run_id = docker::new_run_id();
+    let outcome = async {
+        let cluster = tokio::select! {
+            started = Cluster::start(&docker, spec, &run_id) => Arc::new(started?),
+            _ = interrupted() => return Err(Error::Interrupted),
+        };
+        let mut task = tokio::spawn(body(cluster));
+        tokio::select! {
+            joined = &mut task => match joined {
+                Ok(result) => result,
+                Err(e) => Err(Error::infra(format!("internal error (a bug; please report it): {e}"))),
+            },
+            _ = interrupted() => {
+                task.abort();
+                Err(Error::Interrupted)
+            }
+        }
+    }
+    .await;
+    let removed = docker::remove_labelled(&docker, Some(&run_id)).await;
+    match (&outcome, removed) {
+        (_, Ok(r)) => tracing::info!(run = %run_id, containers = r.containers.len(), networks = r.networks.len(), "removed the run's containers"),
+        (Ok(_), Err(e)) => return Err(e),
+        (Err(_), Err(e)) => eprintln!("warning: clean-up failed: {e}; run `kafka-chaos clean --run {run_id}`"),
+    }
+    outcome
+}
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM.
+pub async fn interrupted() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+fn plan_nodes(spec: &ClusterSpec, run_id: &str) -> Result<Vec<Node>> {
+    let combined = spec.controllers == 0;
+    let mut nodes = Vec::new();
+    for id in 1..=spec.brokers as i32 {
+        nodes.push(Node {
+            id,
+            role: if combined { NodeRole::Combined } else { NodeRole::Broker },
+            container: format!("kafka-chaos-{run_id}-broker-{id}"),
+            host_port: Some(docker::free_port()?),
+        });
+    }
+    for k in 0..spec.controllers as i32 {
+        let id = FIRST_CONTROLLER_ID + k;
+        nodes.push(Node {
+            id,
+            role: NodeRole::Controller,
+            container: format!("kafka-chaos-{run_id}-controller-{id}"),
+            host_port: None,
+        });
+    }
+    Ok(nodes)
+}
+
+fn bootstrap_of(nodes: &[Node]) -> String {
+    nodes
+        .iter()
+        .filter_map(|n| n.host_port.map(|p| format!("127.0.0.1:{p}")))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The environment for one node, in the official image's contract: every `KAFKA_FOO_BAR` becomes
+/// `foo.bar` in server.properties.
+fn node_env(node: &Node, nodes: &[Node], spec: &ClusterSpec, cluster_id: &str) -> Vec<(String, String)> {
+    let voters = nodes
+        .iter()
+        .filter(|n| n.role != NodeRole::Broker)
+        .map(|n| format!("{}@{}:{CONTROLLER_PORT}", n.id, n.container))
+        .collect::<Vec<_>>()
+        .join(",");
+    let brokers = spec.brokers as usize;
+    let mut props: BTreeMap<String, String> = BTreeMap::new();
+    let mut set = |k: &str, v: String| {
+        props.insert(k.to_string(), v);
+    };
+    set("node.id", node.id.to_string());
+    set("controller.quorum.voters", voters);
+    set("controller.listener.names", "CONTROLLER".into());
+    set("listener.security.protocol.map", "INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT,EXTERNAL:PLAINTEXT".into());
+    set("log.dirs", "/var/lib/kafka/data".into());
+    set("auto.create.topics.enable", "false".into());
+    set("group.initial.rebalance.delay.ms", "0".into());
+    set("offsets.topic.replication.factor", brokers.min(3).to_string());
+    set("transaction.state.log.replication.factor", brokers.min(3).to_string());
+    set("transaction.state.log.min.isr", brokers.min(2).to_string());
+    match node.role {
+        NodeRole::Controller => {
+            set("process.roles", "controller".into());
+            set("listeners", format!("CONTROLLER://:{CONTROLLER_PORT}"));
+        }
+        role => {
+            let port = node.host_port.unwrap_or(EXTERNAL_PORT);
+            set("process.roles", if role == NodeRole::Combined { "broker,controller" } else { "broker" }.into());
+            let listeners = if role == NodeRole::Combined {
+                format!("INTERNAL://:{INTERNAL_PORT},CONTROLLER://:{CONTROLLER_PORT},EXTERNAL://:{EXTERNAL_PORT}")
+            } else {
+                format!("INTERNAL://:{INTERNAL_PORT},EXTERNAL://:{EXTERNAL_PORT}")
+            };
+            set("listeners", listeners);
+            set(
+                "advertised.listeners",
+                format!("INTERNAL://{}:{INTERNAL_PORT},EXTERNAL://127.0.0.1:{port}", node.container),
+            );
+            set("inter.broker.listener.name", "INTERNAL".into());
+        }
+    }
+    for (k, v) in &spec.broker_config {
+        set(k, v.clone());
+    }
+    let mut env: Vec<(String, String)> = props.into_iter().map(|(k, v)| (property_env_name(&k), v)).collect();
+    env.push(("CLUSTER_ID".into(), cluster_id.to_string()));
+    env.push(("KAFKA_HEAP_OPTS".into(), "-Xmx512m -Xms512m".into()));
+    // Peers find a restarted or reconnected node by name; its address may change, so the JVM
+    // must not cache name lookups (it caches for 30 s by default).
+    env.push(("KAFKA_OPTS".into(), "-Dsun.net.inetaddr.ttl=0 -Dsun.net.inetaddr.negative.ttl=0".into()));
+    env
+}
+
+/// `foo.bar_baz-qux` -> `KAFKA_FOO_BAR__BAZ___QUX`: the inverse of the image's mapping.
+pub fn property_env_name(property: &str) -> String {
+    let mut name = String::from("KAFKA_");
+    for c in property.chars() {
+        match c {
+            '.' => name.push('_'),
+            '_' => name.push_str("__"),
+            '-' => name.push_str("___"),
+            c => name.push(c.to_ascii_uppercase()),
+        }
+    }
+    name
+}
+
+fn container_request(
+    image: &str,
+    node: &Node,
+    nodes: &[Node],
+    spec: &ClusterSpec,
+    network: &str,
+    run_id: &str,
+    cluster_id: &str,
+) -> testcontainers::ContainerRequest<GenericImage> {
+    let image = image::ImageRef::parse(image);
+    let mut request = GenericImage::new(image.name, image.tag)
+        .with_wait_for(WaitFor::message_on_stdout(READY_LINE))
+        .with_container_name(&node.container)
+        .with_network(network)
+        .with_label(RUN_LABEL, run_id)
+        .with_label("kafka-chaos.node", node.label())
+        .with_startup_timeout(STARTUP_TIMEOUT);
+    for (k, v) in node_env(node, nodes, spec, cluster_id) {
+        request = request.with_env_var(k, v);
+    }
+    if let Some(port) = node.host_port {
+        request = request
+            .with_mapped_port(port, ContainerPort::Tcp(EXTERNAL_PORT))
+            // Never expose a broker beyond this machine.
+            .with_host_config_modifier(|host| {
+                for bindings in host.port_bindings.iter_mut().flat_map(|m| m.values_mut()).flatten() {
+                    for binding in bindings.iter_mut() {
+                        binding.host_ip = Some("127.0.0.1".into());
+                    }
+                }
+            });
+    }
+    request
+}
+
+/// A KRaft cluster id: 16 bytes, base64url without padding (22 characters), derived from the run
+/// id and the clock so each run gets its own.
+fn cluster_id(run_id: &str) -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut bytes = [0u8; 16];
+    for (i, half) in bytes.chunks_mut(8).enumerate() {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write(run_id.as_bytes());
+        h.write_usize(i);
+        half.copy_from_slice(&h.finish().to_le_bytes());
+    }
+    base64url(&bytes)
+}
+
+fn base64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, b)| acc | (*b as u32) << (16 - 8 * i));
+        let chars = chunk.len() + 1;
+        for i in 0..chars {
+            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+/// `LeaderId:               2` in `kafka-metadata-quorum describe --status` output.
+fn parse_quorum_leader(output: &str) -> Option<i32> {
+    output
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("LeaderId:"))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_names_invert_the_image_mapping() {
+        assert_eq!(property_env_name("min.insync.replicas"), "KAFKA_MIN_INSYNC_REPLICAS");
+        assert_eq!(property_env_name("a_b-c.d"), "KAFKA_A__B___C_D");
+    }
+
+    #[test]
+    fn cluster_ids_are_22_base64url_chars() {
+        let id = cluster_id("abc");
+        assert_eq!(id.len(), 22);
+        assert!(id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+        assert_eq!(base64url(b"\xfb\xff"), "-_8");
+    }
+
+    #[test]
+    fn parses_quorum_leader() {
+        let out = "ClusterId:              abc\nLeaderId:               2\nLeaderEpoch:            5\n";
+        assert_eq!(parse_quorum_leader(out), Some(2));
+        assert_eq!(parse_quorum_leader("nothing"), None);
+    }
+
+    #[test]
+    fn combined_nodes_are_voters_and_advertise_localhost() {
+        let spec = ClusterSpec::new(3);
+        let nodes = plan_nodes(&spec, "r1").unwrap();
+        let env: HashMap<_, _> = node_env(&nodes[1], &nodes, &spec, "cid").into_iter().collect();
+        assert_eq!(env["KAFKA_NODE_ID"], "2");
+        assert_eq!(env["KAFKA_PROCESS_ROLES"], "broker,controller");
+        assert!(env["KAFKA_CONTROLLER_QUORUM_VOTERS"].starts_with("1@kafka-chaos-r1-broker-1:9093,2@"));
+        assert!(env["KAFKA_ADVERTISED_LISTENERS"].contains("EXTERNAL://127.0.0.1:"));
+        assert_eq!(env["CLUSTER_ID"], "cid");
+    }
+
+    #[test]
+    fn dedicated_controllers_are_the_only_voters() {
+        let spec = ClusterSpec { controllers: 1, ..ClusterSpec::new(2) };
+        let nodes = plan_nodes(&spec, "r1").unwrap();
+        assert_eq!(nodes.len(), 3);
+        let env: HashMap<_, _> = node_env(&nodes[0], &nodes, &spec, "cid").into_iter().collect();
+        assert_eq!(env["KAFKA_PROCESS_ROLES"], "broker");
+        assert_eq!(env["KAFKA_CONTROLLER_QUORUM_VOTERS"], "1001@kafka-chaos-r1-controller-1001:9093");
+        assert!(!env["KAFKA_LISTENERS"].contains("CONTROLLER"));
+    }
+}

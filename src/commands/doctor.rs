@@ -1,0 +1,64 @@
+//! `doctor`: is everything a run needs here, and what to do about each thing that is not.
+
+use crate::cli::ImageArgs;
+use crate::cluster::{docker, image};
+use crate::error::Result;
+use crate::exit_codes;
+
+pub async fn run(args: ImageArgs) -> Result<i32> {
+    let mut problems = 0;
+    let engine = match docker::connect().await {
+        Ok(engine) => {
+            let version = engine.version().await.ok();
+            println!(
+                "ok    docker engine {} (API {})",
+                version.as_ref().and_then(|v| v.version.clone()).unwrap_or_default(),
+                version.as_ref().and_then(|v| v.api_version.clone()).unwrap_or_default()
+            );
+            engine
+        }
+        Err(e) => {
+            println!("FAIL  {e}");
+            return Ok(exit_codes::INFRASTRUCTURE);
+        }
+    };
+    let version = &args.kafka_version;
+    if let Some(given) = &args.image {
+        if image::is_present(&engine, given).await {
+            println!("ok    image {given} (from --image/KAFKA_CHAOS_IMAGE) is present");
+        } else {
+            println!("FAIL  image {given} (from --image/KAFKA_CHAOS_IMAGE) is not present: pull or build it, or unset it");
+            problems += 1;
+        }
+    } else {
+        let official = image::official(version);
+        let local = image::local_build(version);
+        match (image::is_present(&engine, &official).await, image::is_present(&engine, &local).await) {
+            (true, _) => println!("ok    image {official} is present and will be used"),
+            (false, true) => println!("ok    image {local} is present and will be used"),
+            (false, false) => {
+                println!("...   neither {official} nor {local} is present; trying to pull {official}");
+                match image::pull(&engine, &official).await {
+                    Ok(()) => println!("ok    pulled {official}"),
+                    Err(e) => {
+                        println!("FAIL  cannot pull {official} ({e}); {}", image::build_hint(version));
+                        problems += 1;
+                    }
+                }
+            }
+        }
+    }
+    let leftovers = engine
+        .list_containers(Some(testcontainers::bollard::query_parameters::ListContainersOptions {
+            all: true,
+            filters: Some([("label".to_string(), vec![docker::RUN_LABEL.to_string()])].into()),
+            ..Default::default()
+        }))
+        .await
+        .map(|c| c.len())
+        .unwrap_or(0);
+    if leftovers > 0 {
+        println!("warn  {leftovers} container(s) of earlier runs are still here: `kafka-chaos clean` removes them");
+    }
+    Ok(if problems == 0 { exit_codes::OK } else { exit_codes::INFRASTRUCTURE })
+}

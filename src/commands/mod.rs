@@ -1,0 +1,12 @@
+//! One file per subcommand. Each returns the exit code for a normal outcome, or an `Error` whose
+//! exit code main maps.
+
+pub mod analyze;
+pub mod check;
+pub mod clean;
+pub mod cluster;
+pub mod compare;
+pub mod consumer_worker;
+pub mod doctor;
+pub mod report;
+pub mod run;

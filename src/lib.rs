@@ -1,0 +1,10 @@
+//! kafka-chaos: under which settings, and under which failures, does Kafka lose or duplicate
+//! messages? Data flows one way: scenario -> plan -> history -> analysis -> reports.
+
+pub mod cli;
+pub mod cluster;
+pub mod commands;
+pub mod error;
+pub mod exit_codes;
+pub mod history;
+pub mod smoke;

@@ -1,0 +1,137 @@
+//! The cluster against a real Docker engine: every operation, and clean-up on every way out.
+//! Run one at a time (`--test-threads=1`): two clusters do not fit two cores.
+
+mod common;
+
+use common::{labelled_containers, labelled_networks, require_docker, BIN};
+use kafka_chaos::cluster::{docker, with_cluster, ClusterSpec};
+use kafka_chaos::error::Error;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// `cluster smoke` verifies boot, topic, produce/consume, leader SIGKILL and failover, restart
+/// with the ISR back to 3, pause/resume, isolate/heal, and leaves nothing behind.
+#[test]
+fn smoke_verifies_every_step_and_leaves_nothing() {
+    require_docker();
+    let out = Command::new(BIN).args(["cluster", "smoke"]).output().expect("binary runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stdout}\n{stderr}");
+    assert!(out.status.success(), "smoke failed: {stdout}\n{stderr}");
+    for step in ["boot", "create topic", "produce+consume", "kill leader", "restart", "pause+resume", "isolate+heal", "teardown"] {
+        assert!(stdout.lines().any(|l| l.starts_with(&format!("ok  {step} "))), "no verified step {step:?} in:\n{stdout}");
+    }
+    assert!(stdout.contains("every step verified"));
+}
+
+/// SIGTERM of the active controller elects another; the library's clean-up runs after an error
+/// and after a panic in the body.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn controller_stop_and_cleanup_on_error_and_panic() {
+    require_docker();
+    let spec = ClusterSpec::new(3);
+    let run = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let seen = run.clone();
+    let outcome = with_cluster(&spec, |cluster| async move {
+        *seen.lock().unwrap() = cluster.run_id.clone();
+        let controller = cluster.active_controller().await?;
+        assert!(cluster.broker_ids().contains(&controller), "controller {controller}");
+        let took = cluster.stop(controller).await?;
+        assert!(took < Duration::from_secs(40), "controlled shutdown took {took:?}");
+        let live = cluster.topology.live_brokers().await?;
+        assert!(!live.contains(&controller), "stopped broker still live: {live:?}");
+        let started = Instant::now();
+        let mut next = controller;
+        while next == controller && started.elapsed() < Duration::from_secs(60) {
+            next = cluster.active_controller().await.unwrap_or(controller);
+        }
+        assert_ne!(next, controller, "no new controller after stopping {controller}");
+        cluster.restart(controller).await?;
+        assert!(cluster.topology.live_brokers().await?.contains(&controller));
+        Err::<(), _>(Error::Violated("deliberate error to exercise clean-up".into()))
+    })
+    .await;
+    assert!(matches!(outcome, Err(Error::Violated(_))), "{outcome:?}");
+    let run_id = run.lock().unwrap().clone();
+    assert!(!run_id.is_empty());
+    assert_eq!(labelled_containers(Some(&run_id)), 0, "containers left after an error");
+    assert_eq!(labelled_networks(Some(&run_id)), 0, "network left after an error");
+
+    let seen = run.clone();
+    let outcome = with_cluster(&ClusterSpec::new(1), |cluster| async move {
+        *seen.lock().unwrap() = cluster.run_id.clone();
+        if !cluster.run_id.is_empty() {
+            panic!("deliberate panic to exercise clean-up");
+        }
+        Ok(())
+    })
+    .await;
+    assert!(outcome.is_err());
+    let run_id = run.lock().unwrap().clone();
+    assert_eq!(labelled_containers(Some(&run_id)), 0, "containers left after a panic");
+    assert_eq!(labelled_networks(Some(&run_id)), 0, "network left after a panic");
+}
+
+/// Start `cluster up`, wait for its bootstrap line, and return the child and the run id.
+fn cluster_up(extra: &[&str]) -> (std::process::Child, String) {
+    let mut child = Command::new(BIN)
+        .args(["cluster", "up"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("binary runs");
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut run_id = String::new();
+    for line in stderr.lines() {
+        let line = line.unwrap();
+        eprintln!("{line}");
+        if let Some(rest) = line.strip_prefix("cluster ") {
+            run_id = rest.split_whitespace().next().unwrap().to_string();
+        }
+        if line.contains("press Ctrl-C") || line.starts_with("error") {
+            break;
+        }
+    }
+    assert!(!run_id.is_empty(), "cluster up did not come up");
+    (child, run_id)
+}
+
+#[test]
+fn ctrl_c_of_cluster_up_removes_everything() {
+    require_docker();
+    let (mut child, run_id) = cluster_up(&[]);
+    assert_eq!(labelled_containers(Some(&run_id)), 3);
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    assert!(status.success(), "cluster up exited with {status:?} after Ctrl-C");
+    assert_eq!(labelled_containers(Some(&run_id)), 0);
+    assert_eq!(labelled_networks(Some(&run_id)), 0);
+}
+
+/// kill -9 leaves containers behind (no reaper can run); `clean` removes them. Also exercises
+/// dedicated controllers.
+#[test]
+fn kill_9_of_cluster_up_then_clean_removes_everything() {
+    require_docker();
+    let (mut child, run_id) = cluster_up(&["--brokers", "2", "--controllers", "1"]);
+    assert_eq!(labelled_containers(Some(&run_id)), 3);
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert_eq!(labelled_containers(Some(&run_id)), 3, "kill -9 cannot clean up; the containers must still be there");
+    let out = Command::new(BIN).args(["clean"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("removed"));
+    assert_eq!(labelled_containers(None), 0);
+    assert_eq!(labelled_networks(None), 0);
+}
+
+#[tokio::test]
+async fn clean_with_nothing_to_remove_succeeds() {
+    require_docker();
+    let engine = docker::connect().await.unwrap();
+    let removed = docker::remove_labelled(&engine, Some("no-such-run")).await.unwrap();
+    assert!(removed.containers.is_empty() && removed.networks.is_empty());
+}
