@@ -85,6 +85,7 @@ pub async fn run(cluster: &Cluster, mut report: impl FnMut(&Step)) -> Result<Vec
     let follower = topology.partition(TOPIC, 0).await?.followers()[0];
     let began = Instant::now();
     cluster.pause(follower).await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
     let paused_for = began.elapsed();
     cluster.resume(follower).await?;
     // A resumed broker must answer again: a produce that needs every replica proves it.
@@ -100,7 +101,13 @@ pub async fn run(cluster: &Cluster, mut report: impl FnMut(&Step)) -> Result<Vec
     .await
     .map_err(|w| Error::Violated(format!("isolated broker-{follower} stayed in the ISR for {} s", w.as_secs())))?;
     let left = began.elapsed();
+    if answers(cluster, follower).await {
+        return Err(Error::Violated(format!("isolated broker-{follower} still answers clients on its port")));
+    }
     cluster.heal(follower).await?;
+    if !answers(cluster, follower).await {
+        return Err(Error::Violated(format!("healed broker-{follower} does not answer clients on its port")));
+    }
     wait_until(OBSERVE_TIMEOUT, || async {
         topology.partition(TOPIC, 0).await.map(|p| p.isr.contains(&follower)).unwrap_or(false)
     })
@@ -108,10 +115,19 @@ pub async fn run(cluster: &Cluster, mut report: impl FnMut(&Step)) -> Result<Vec
     .map_err(|w| Error::Violated(format!("healed broker-{follower} did not rejoin the ISR within {} s", w.as_secs())))?;
     record(
         "isolate+heal",
-        format!("broker-{follower} left the ISR after {:.1} s, rejoined after heal", left.as_secs_f64()),
+        format!("broker-{follower} unreachable, left the ISR after {:.1} s; reachable and in the ISR after heal", left.as_secs_f64()),
         began.elapsed(),
     );
     Ok(steps)
+}
+
+/// Whether a client that knows only this broker's host port gets metadata from it.
+async fn answers(cluster: &Cluster, id: i32) -> bool {
+    let Some(port) = cluster.node(id).ok().and_then(|n| n.host_port) else { return false };
+    match crate::cluster::Topology::connect(&format!("127.0.0.1:{port}")) {
+        Ok(direct) => direct.live_brokers().await.is_ok(),
+        Err(_) => false,
+    }
 }
 
 async fn produce(bootstrap: &str, count: u64) -> Result<()> {
