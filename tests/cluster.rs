@@ -121,11 +121,14 @@ fn kill_9_of_cluster_up_then_clean_removes_everything() {
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     assert_eq!(labelled_containers(Some(&run_id)), 3, "kill -9 cannot clean up; the containers must still be there");
-    let out = Command::new(BIN).args(["clean"]).output().unwrap();
+    // `clean` without --run removes every labelled run on the machine; the test limits itself to
+    // its own run so that it cannot disturb another harness running here.
+    let out = Command::new(BIN).args(["clean", "--run", &run_id]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("removed"));
-    assert_eq!(labelled_containers(None), 0);
-    assert_eq!(labelled_networks(None), 0);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("removed 3 container(s) and 1 network(s)"), "{said}");
+    assert_eq!(labelled_containers(Some(&run_id)), 0);
+    assert_eq!(labelled_networks(Some(&run_id)), 0);
 }
 
 #[tokio::test]

@@ -24,7 +24,7 @@ use testcontainers::{ContainerAsync, GenericImage, ImageExt};
 pub use topology::{PartitionState, Topology};
 
 /// The newest Kafka 4.x release on Maven Central that the offline image recipe was verified with.
-pub const DEFAULT_KAFKA_VERSION: &str = "4.1.1";
+pub const DEFAULT_KAFKA_VERSION: &str = "4.4.0";
 
 /// The line the broker logs to stdout once it serves requests (3.9.x and 4.x alike).
 const READY_LINE: &str = "Kafka Server started";
@@ -263,10 +263,13 @@ where
 {
     let docker = docker::connect().await?;
     let run_id = docker::new_run_id();
+    // One listener for the whole run: a signal that arrives between two listeners would be lost.
+    let interrupt = interrupted();
+    tokio::pin!(interrupt);
     let outcome = async {
         let cluster = tokio::select! {
             started = Cluster::start(&docker, spec, &run_id) => Arc::new(started?),
-            _ = interrupted() => return Err(Error::Interrupted),
+            _ = &mut interrupt => return Err(Error::Interrupted),
         };
         let mut task = tokio::spawn(body(cluster));
         tokio::select! {
@@ -274,7 +277,7 @@ where
                 Ok(result) => result,
                 Err(e) => Err(Error::infra(format!("internal error (a bug; please report it): {e}"))),
             },
-            _ = interrupted() => {
+            _ = &mut interrupt => {
                 task.abort();
                 Err(Error::Interrupted)
             }
@@ -481,6 +484,12 @@ fn parse_quorum_leader(output: &str) -> Option<i32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn default_version_matches_the_image_recipe() {
+        let recipe = include_str!("../../docker/KAFKA_VERSION");
+        assert_eq!(DEFAULT_KAFKA_VERSION, recipe.trim(), "docker/KAFKA_VERSION and DEFAULT_KAFKA_VERSION differ");
+    }
 
     #[test]
     fn env_names_invert_the_image_mapping() {
