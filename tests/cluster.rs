@@ -83,9 +83,9 @@ fn cluster_up(extra: &[&str]) -> (std::process::Child, String) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("binary runs");
-    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let mut run_id = String::new();
-    for line in stderr.lines() {
+    for line in lines.by_ref() {
         let line = line.unwrap();
         eprintln!("{line}");
         if let Some(rest) = line.strip_prefix("cluster ") {
@@ -96,6 +96,12 @@ fn cluster_up(extra: &[&str]) -> (std::process::Child, String) {
         }
     }
     assert!(!run_id.is_empty(), "cluster up did not come up");
+    // Keep reading: a closed stderr would make the child's last messages fail.
+    std::thread::spawn(move || {
+        for line in lines.map_while(|l| l.ok()) {
+            eprintln!("{line}");
+        }
+    });
     (child, run_id)
 }
 
