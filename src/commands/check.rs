@@ -1,6 +1,285 @@
-use crate::cli::CheckArgs;
-use crate::error::{Error, Result};
+//! `check`: validate a scenario and print its plan, without Docker. `load` is also how `run` reads
+//! a scenario, so both reject an invalid file identically, before anything starts.
 
-pub fn run(_args: CheckArgs) -> Result<i32> {
-    Err(Error::Invalid("'check' is not implemented yet".into()))
+use crate::cli::CheckArgs;
+use crate::error::Result;
+use crate::plan::{Cell, Plan};
+use crate::scenario::workload::format_duration;
+use crate::scenario::{FaultStep, Rule, Scenario};
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::path::Path;
+
+pub fn run(args: CheckArgs) -> Result<i32> {
+    let (scenario, plan) = load(&args.scenario, args.seed)?;
+    print!("{}", render(&scenario, &plan));
+    Ok(0)
+}
+
+/// Read, check and plan a scenario; `seed_override` replaces the scenario's seed (`--seed`). The
+/// plan repeats cells as the scenario's `repeat` says; `run --repeat N` (N > 1) replans with
+/// `Plan::new(&scenario, N)`.
+pub fn load(path: &Path, seed_override: Option<u64>) -> Result<(Scenario, Plan)> {
+    let mut scenario = Scenario::load(path)?;
+    if let Some(seed) = seed_override {
+        scenario.seed = seed;
+    }
+    let plan = Plan::new(&scenario, scenario.repeat);
+    Ok((scenario, plan))
+}
+
+/// The plan as a reader wants to check it: what runs, with which settings, which faults when,
+/// what is expected, and how long it takes.
+pub fn render(scenario: &Scenario, plan: &Plan) -> String {
+    let mut out = String::new();
+    let o = &mut out;
+    let c = &scenario.cluster;
+    let t = &scenario.topic;
+    let w = &scenario.workload;
+    line(o, "scenario", &scenario.name);
+    if !scenario.description.is_empty() {
+        line(o, "", &scenario.description);
+    }
+    line(o, "file", &scenario.path.display().to_string());
+    line(o, "seed", &plan.seed.to_string());
+    let roles = if c.controllers == 0 {
+        "each also a KRaft controller".to_string()
+    } else {
+        format!("{} dedicated controllers", c.controllers)
+    };
+    line(
+        o,
+        "cluster",
+        &format!("{} brokers ({roles}), Kafka {}", c.brokers, c.kafka_version),
+    );
+    line(o, "", &format!("broker config: {}", pairs(&c.broker_config)));
+    line(
+        o,
+        "topic",
+        &format!(
+            "{} partitions, replication factor {}",
+            t.partitions, t.replication_factor
+        ),
+    );
+    line(o, "", &format!("topic config: {}", pairs(&t.config)));
+    let rate = if w.rate == 0 {
+        "as fast as they can".to_string()
+    } else {
+        format!("{} msg/s in total", w.rate)
+    };
+    line(
+        o,
+        "workload",
+        &format!(
+            "{} producer(s), {rate}, {}-byte payloads, keys {}, for {}",
+            w.producers,
+            w.payload_bytes,
+            w.key_routing,
+            format_duration(w.duration)
+        ),
+    );
+    let processing = if w.processing.is_zero() {
+        "no processing time".to_string()
+    } else {
+        format!("{} per record", format_duration(w.processing))
+    };
+    let buffer = if w.processing_buffer == 0 {
+        "processed in the poll loop".to_string()
+    } else {
+        format!("buffer of {} records", w.processing_buffer)
+    };
+    let manual = if plan.cells.iter().any(|c| c.commit.is_manual()) {
+        format!(", manual commits every {} record(s)", w.commit_every)
+    } else {
+        String::new()
+    };
+    line(
+        o,
+        "",
+        &format!("{} consumer(s), {processing}, {buffer}{manual}", w.consumers),
+    );
+    line(
+        o,
+        "",
+        &format!(
+            "after the run: heal every fault, settle {}, drain for up to {}",
+            format_duration(w.settle),
+            format_duration(w.drain_timeout)
+        ),
+    );
+    if let Some(capacity) = w.consumer_capacity() {
+        if w.rate > 0 && (capacity as u64) < w.rate {
+            line(
+                o,
+                "",
+                &format!(
+                    "note: consumers process about {} msg/s, less than the rate; they drain a backlog after the run",
+                    capacity as u64
+                ),
+            );
+        }
+    }
+    line(o, "producer", &pairs(&scenario.producer));
+    line(o, "consumer", &pairs(&scenario.consumer));
+    render_matrix(o, scenario, plan);
+    render_faults(o, scenario);
+    let _ = writeln!(o);
+    for (i, cell) in plan.cells.iter().enumerate() {
+        render_cell(o, plan, cell, i);
+    }
+    render_estimate(o, plan);
+    out
+}
+
+fn render_matrix(o: &mut String, scenario: &Scenario, plan: &Plan) {
+    let m = &scenario.matrix;
+    if m.axes.is_empty() {
+        line(o, "matrix", "(none: one cell with the base settings)");
+    }
+    for (i, axis) in m.axes.iter().enumerate() {
+        let label = if i == 0 { "matrix" } else { "" };
+        line(
+            o,
+            label,
+            &format!("{} ({}): {}", axis.key, axis.layer, axis.values.join(", ")),
+        );
+    }
+    for (i, exclude) in m.exclude.iter().enumerate() {
+        let label = if i == 0 { "exclude" } else { "" };
+        line(o, label, &exclude.to_string());
+    }
+    let distinct = plan.cells.len() / plan.repeat.max(1) as usize;
+    let repeat = if plan.repeat > 1 {
+        format!(", each run {} times", plan.repeat)
+    } else {
+        String::new()
+    };
+    line(
+        o,
+        "cells",
+        &format!(
+            "{} combinations, {} excluded, {distinct} cells{repeat}",
+            m.combination_count(),
+            m.combination_count() - distinct
+        ),
+    );
+}
+
+fn render_faults(o: &mut String, scenario: &Scenario) {
+    for (i, fault) in scenario.faults.values().enumerate() {
+        let label = if i == 0 { "faults" } else { "" };
+        let steps: Vec<String> = fault.steps.iter().map(step_summary).collect();
+        line(o, label, &format!("{}: {}", fault.name, steps.join("; ")));
+    }
+}
+
+fn step_summary(step: &FaultStep) -> String {
+    format!("{} {} at {}", step.action, step.written_target(), ms(step.at_ms))
+}
+
+fn render_cell(o: &mut String, plan: &Plan, cell: &Cell, i: usize) {
+    let _ = writeln!(o, "cell {}/{}  {}", i + 1, plan.cells.len(), cell.id);
+    let config: Vec<String> = plan
+        .keys
+        .iter()
+        .map(|k| format!("{}={}", k.key, cell.config[&k.key]))
+        .collect();
+    if !config.is_empty() {
+        sub(o, "config", &config.join(" "));
+    }
+    if cell.faults.is_empty() {
+        sub(o, "faults", "none");
+    }
+    for (j, step) in cell.faults.iter().enumerate() {
+        let drawn = match step.drawn_from {
+            Some(from) => format!(" (drawn for {from})"),
+            None => String::new(),
+        };
+        let heal = match step.heal_after_ms {
+            Some(after) => format!(
+                "{} after {} (at {})",
+                step.action.heal_verb(),
+                ms(after),
+                ms(step.at_ms + after)
+            ),
+            None => format!("{} at the end of the run", step.action.heal_verb()),
+        };
+        let text = format!("{:>7}  {} {}{drawn}, {heal}", ms(step.at_ms), step.action, step.target);
+        sub(o, if j == 0 { "faults" } else { "" }, &text);
+    }
+    if cell.expectations.is_empty() {
+        sub(o, "expect", "(none)");
+    }
+    // One line per [[expect]]: its bounds, the line it starts on, and its claim.
+    let mut groups: Vec<(usize, &Rule, Vec<String>)> = Vec::new();
+    for rule in &cell.expectations {
+        match groups.last_mut() {
+            Some((e, _, rules)) if *e == rule.expectation => rules.push(rule.to_string()),
+            _ => groups.push((rule.expectation, rule, vec![rule.to_string()])),
+        }
+    }
+    for (j, (_, first, rules)) in groups.iter().enumerate() {
+        let claim = first.claim.as_ref().map(|c| format!(": {c}")).unwrap_or_default();
+        let text = format!("{}  (line {}{claim})", rules.join(", "), line_number(&first.source));
+        sub(o, if j == 0 { "expect" } else { "" }, &text);
+    }
+    let _ = writeln!(o);
+}
+
+fn render_estimate(o: &mut String, plan: &Plan) {
+    let e = plan.estimate();
+    let starts = if e.cluster_starts == 1 {
+        "1 cluster start".to_string()
+    } else {
+        format!("{} cluster starts", e.cluster_starts)
+    };
+    let _ = writeln!(
+        o,
+        "estimated wall time: {} cells x ({} run + ~{} drain + {} settle + ~{} topic setup) + {starts} (~{} each) = ~{}",
+        e.cells,
+        format_duration(e.run),
+        format_duration(round_s(e.drain)),
+        format_duration(e.settle),
+        format_duration(e.setup),
+        format_duration(crate::plan::CLUSTER_START),
+        format_duration(round_s(e.total)),
+    );
+    if e.worst > e.total {
+        let _ = writeln!(
+            o,
+            "at most ~{} if every drain runs into drain_timeout",
+            format_duration(round_s(e.worst))
+        );
+    }
+}
+
+/// The line of a rule's `path:line:col`.
+fn line_number(source: &str) -> &str {
+    source.rsplit(':').nth(1).unwrap_or(source)
+}
+
+fn round_s(d: std::time::Duration) -> std::time::Duration {
+    std::time::Duration::from_secs(d.as_secs_f64().round() as u64)
+}
+
+fn ms(ms: u64) -> String {
+    format_duration(std::time::Duration::from_millis(ms))
+}
+
+fn pairs(map: &BTreeMap<String, String>) -> String {
+    if map.is_empty() {
+        return "(defaults)".into();
+    }
+    map.iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn line(o: &mut String, label: &str, text: &str) {
+    let _ = writeln!(o, "{label:<10}{text}");
+}
+
+fn sub(o: &mut String, label: &str, text: &str) {
+    let _ = writeln!(o, "  {label:<8}{text}");
 }

@@ -1,0 +1,227 @@
+//! Parsing and checking scenarios: what is accepted, what defaults apply, and where errors point.
+
+use super::*;
+
+fn parse(text: &str) -> Result<Scenario> {
+    Scenario::parse(Path::new("s.toml"), text)
+}
+
+fn error(text: &str) -> String {
+    match parse(text) {
+        Err(Error::Invalid(message)) => message,
+        other => panic!("expected an invalid scenario, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_minimal_scenario_gets_the_defaults() {
+    let s = parse("name = \"m\"\n").unwrap();
+    assert_eq!(s.cluster.brokers, 3);
+    assert_eq!(s.topic.replication_factor, 3);
+    assert_eq!(s.workload.duration, std::time::Duration::from_secs(30));
+    assert_eq!(s.workload.key_routing, KeyRouting::RoundRobin);
+    assert_eq!(s.matrix.cells().len(), 1);
+    assert_eq!(s.default_fault, None);
+}
+
+const CLAIMS: &str = r#"
+name = "claims"
+seed = 42
+[cluster]
+brokers = 3
+[cluster.broker_config]
+"min.insync.replicas" = 2
+[workload]
+producers = 2
+consumers = 2
+duration = "40s"
+processing = "2ms"
+processing_buffer = 100
+key_routing = "partition:2"
+[producer]
+"linger.ms" = 5
+"batch.num.messages" = 1000
+[consumer]
+"session.timeout.ms" = 10000
+[matrix]
+fault = ["leader-kill", "none"]
+acks = ["0", "1", "all"]
+"enable.idempotence" = [false, true]
+commit = ["auto", "manual-sync"]
+exclude = [ { acks = "0", "enable.idempotence" = true }, { acks = 1, "enable.idempotence" = "true" } ]
+[faults.leader-kill]
+steps = [
+  { at = "12s", action = "kill", target = "leader:0", heal_after = "15s" },
+  { at = "10s", action = "pause", target = "followers:0", heal_after = "5s" },
+]
+[[expect]]
+when = { acks = "all", "enable.idempotence" = true }
+claim = "safe"
+lost = 0
+duplicated = { max = 0 }
+[[expect]]
+when = { commit = "manual-sync" }
+unconsumed = 0
+redelivered = { min = 1, max = 1000 }
+"#;
+
+#[test]
+fn a_full_scenario_resolves() {
+    let s = parse(CLAIMS).unwrap();
+    assert_eq!(s.seed, 42);
+    assert_eq!(s.workload.processing, std::time::Duration::from_millis(2));
+    assert_eq!(s.workload.key_routing, KeyRouting::Partition(2));
+    assert_eq!(s.producer["batch.num.messages"], "1000");
+    assert_eq!(s.cluster.broker_config["min.insync.replicas"], "2");
+    let keys: Vec<&str> = s.matrix.axes.iter().map(|a| a.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        ["fault", "acks", "enable.idempotence", "commit"],
+        "file order, not sorted"
+    );
+    assert_eq!(s.matrix.axes[2].values, ["false", "true"]);
+    assert_eq!(s.matrix.cells().len(), 16);
+    let steps = &s.faults["leader-kill"].steps;
+    assert_eq!((steps[0].at_ms, steps[0].target), (10_000, FaultTarget::Followers(0)));
+    assert_eq!(steps[1].heal_at_ms(), Some(27_000));
+    assert_eq!(s.expectations.len(), 2);
+    let rules: Vec<String> = s.expectations[1].rules.iter().map(|r| r.to_string()).collect();
+    assert_eq!(rules, ["unconsumed = 0", "1 <= redelivered <= 1000"]);
+    assert_eq!(s.expectations[0].rules[1].source, "s.toml:35:1");
+    assert_eq!(s.expectations[0].claim.as_deref(), Some("safe"));
+}
+
+#[test]
+fn one_schedule_applies_to_every_cell_and_none_means_none() {
+    let one =
+        parse("name = \"x\"\n[faults.crash]\nsteps = [ { at = \"1s\", action = \"kill\", target = \"broker:1\" } ]\n")
+            .unwrap();
+    assert_eq!(one.default_fault.as_deref(), Some("crash"));
+    assert_eq!(one.fault_of(&Default::default()).unwrap().name, "crash");
+    let picked = parse(CLAIMS).unwrap();
+    let config: std::collections::BTreeMap<String, String> =
+        [("fault".to_string(), "none".to_string())].into_iter().collect();
+    assert!(picked.fault_of(&config).is_none());
+    assert_eq!(picked.fault_name(&config), "none");
+    let none = parse("name = \"x\"\n").unwrap();
+    assert!(none.fault_of(&Default::default()).is_none());
+}
+
+#[test]
+fn two_schedules_need_a_fault_key() {
+    let e = error("name = \"x\"\n[faults.a]\nsteps = []\n[faults.b]\nsteps = []\n");
+    assert_eq!(
+        e,
+        "s.toml:4:9: 2 fault schedules are defined but the matrix has no fault key to pick one; add fault = [\"a\", \"b\"] to [matrix]"
+    );
+}
+
+#[test]
+fn values_become_their_string_forms() {
+    let s = parse(
+        "name = \"x\"\n[producer]\n\"linger.ms\" = 0.5\n\"enable.idempotence\" = true\n\"batch.size\" = 1000\n\"compression.type\" = \"lz4\"\n",
+    )
+    .unwrap();
+    assert_eq!(s.producer["linger.ms"], "0.5");
+    assert_eq!(s.producer["enable.idempotence"], "true");
+    assert_eq!(s.producer["batch.size"], "1000");
+    assert_eq!(s.producer["compression.type"], "lz4");
+}
+
+#[test]
+fn the_default_replication_factor_fits_the_cluster() {
+    let s = parse("name = \"x\"\n[cluster]\nbrokers = 1\n").unwrap();
+    assert_eq!(s.topic.replication_factor, 1);
+}
+
+#[test]
+fn a_topic_override_below_the_replication_factor_wins_over_the_brokers() {
+    let text = "name = \"x\"\n[cluster.broker_config]\n\"min.insync.replicas\" = 3\n[topic]\nreplication_factor = 2\n[topic.config]\n\"min.insync.replicas\" = 1\n";
+    assert!(parse(text).is_ok());
+    let e =
+        error("name = \"x\"\n[cluster.broker_config]\n\"min.insync.replicas\" = 3\n[topic]\nreplication_factor = 2\n");
+    assert!(
+        e.starts_with("s.toml:3:25: min.insync.replicas 3 ([cluster.broker_config]) is above the replication factor 2"),
+        "{e}"
+    );
+}
+
+#[test]
+fn idempotence_conflicts_point_at_the_value_to_change() {
+    let e = error("name = \"x\"\n[producer]\nacks = \"1\"\n[matrix]\n\"enable.idempotence\" = [false, true]\n");
+    assert!(
+        e.starts_with("s.toml:5:32: acks = \"1\" cannot be combined with enable.idempotence = true"),
+        "{e}"
+    );
+    let e = error(
+        "name = \"x\"\n[matrix]\nacks = [\"all\"]\n\"max.in.flight\" = [5, 10]\n\"enable.idempotence\" = [true]\n",
+    );
+    assert!(
+        e.starts_with("s.toml:4:23: max.in.flight = \"10\" cannot be combined"),
+        "{e}"
+    );
+    assert!(parse("name = \"x\"\n[matrix]\nacks = [\"-1\"]\n\"enable.idempotence\" = [true]\n").is_ok());
+}
+
+#[test]
+fn selectors_compare_canonical_values() {
+    let s = parse("name = \"x\"\n[matrix]\nacks = [\"1\", \"-1\"]\n[[expect]]\nwhen = { acks = \"all\" }\nlost = 0\n")
+        .unwrap();
+    assert_eq!(s.expectations[0].when.to_string(), "acks=all");
+    let cells = s.matrix.cells();
+    assert!(!s.expectations[0].when.matches(&cells[0]));
+    assert!(s.expectations[0].when.matches(&cells[1]));
+}
+
+#[test]
+fn invalid_scenarios_say_where_and_what_to_do() {
+    let cases = [
+        ("name = \"a b\"\n", "s.toml:1:8: name must be non-empty and use only letters"),
+        ("name = \"x\"\nrepeat = 0\n", "s.toml:2:10: repeat must be at least 1"),
+        ("name = \"x\"\n[cluster]\nbrokers = 10\n", "s.toml:3:11: brokers must be between 1 and 9; found 10"),
+        ("name = \"x\"\n[topic]\npartitions = 2\n[workload]\nkey_routing = \"partition:2\"\n", "s.toml:5:15: key_routing partition 2 is out of range: partitions are 0..=1"),
+        ("name = \"x\"\n[workload]\nkey_routing = \"sticky\"\n", "s.toml:3:15: key_routing must be"),
+        ("name = \"x\"\n[workload]\nconsumers = 0\n[matrix]\ncommit = [\"auto\"]\n", "s.toml:5:1: commit needs consumers"),
+        ("name = \"x\"\n[matrix]\ncommit = [\"sync\"]\n", "s.toml:3:11: commit must be one of auto, auto-store-after-process"),
+        ("name = \"x\"\n[matrix]\nacks = [\"all\", -1]\n", "s.toml:3:16: acks lists -1 twice"),
+        ("name = \"x\"\n[matrix]\nacks = [\"1\"]\n\"producer:acks\" = [\"all\"]\n", "s.toml:4:1: matrix keys \"acks\" and \"producer:acks\" set the same property"),
+        ("name = \"x\"\n[matrix]\nacks = [\"0\"]\nexclude = [ { acks = 0 } ]\n", "s.toml:4:11: exclude removes every cell"),
+        ("name = \"x\"\n[matrix]\nacks = [\"0\"]\nexclude = [ { acks = 1 } ]\n", "s.toml:4:22: exclude acks = 1 matches no value of the matrix; acks takes \"0\""),
+        ("name = \"x\"\n[matrix]\nacks = [\"0\", \"all\"]\n\"enable.idempotence\" = [false, true]\nexclude = [ { acks = \"0\", \"enable.idempotence\" = true } ]\n[[expect]]\nwhen = { acks = \"0\", \"enable.idempotence\" = true }\nlost = 0\n", "s.toml:7:8: when { acks=0, enable.idempotence=true } selects no cell"),
+        ("name = \"x\"\n[[expect]]\nlost = { min = 2, max = 1 }\n", "s.toml:3:8: lost: min 2 is above max 1"),
+        ("name = \"x\"\n[[expect]]\nlost = { least = 1 }\n", "s.toml:3:8: unknown bound `least`"),
+        ("name = \"x\"\n[[expect]]\nlost = -1\n", "s.toml:3:8: a count is never negative"),
+        ("name = \"x\"\n[[expect]]\nclaim = \"c\"\n", "s.toml:2:1: this expectation has no count to check"),
+        ("name = \"x\"\n[faults.none]\nsteps = []\n", "s.toml:2:9: \"none\" means no faults"),
+        ("name = \"x\"\n[faults.a]\nsteps = [ { at = \"1s\", action = \"isolate\", target = \"producer:0\" } ]\n", "s.toml:3:53: clients run on this machine and cannot be isolated"),
+        ("name = \"x\"\n[faults.a]\nsteps = [ { at = \"1s\", action = \"kill\", target = \"leader\" } ]\n", "s.toml:3:50: fault target \"leader\" needs an index, e.g. leader:0"),
+        ("name = \"x\"\n[faults.a]\nsteps = [ { at = \"1s\", action = \"kill\", target = \"broker:1\", heal_after = \"0s\" } ]\n", "s.toml:3:75: heal_after must be longer than 0s"),
+        ("name = \"x\"\n[topic]\nreplication_factor = 1\n[faults.a]\nsteps = [ { at = \"1s\", action = \"pause\", target = \"followers:0\" } ]\n", "s.toml:5:51: fault target \"followers:0\" has no followers"),
+        ("name = \"x\"\n[consumer]\n\"enable.auto.commit\" = false\n", "s.toml:3:1: \"enable.auto.commit\" is set by the commit mode"),
+        ("name = \"x\"\n[producer]\n\"bootstrap.servers\" = \"a:9092\"\n", "s.toml:3:1: \"bootstrap.servers\" is set by the harness"),
+        ("name = \"x\"\n[producer]\n\"dr_cb\" = \"x\"\n", "s.toml:3:1: \"dr_cb\" can only be set through librdkafka's API"),
+        ("name = \"x\"\n[topic.config]\n\"replica.lag.time.max.ms\" = 1\n", "s.toml:3:1: unknown topic config \"replica.lag.time.max.ms\" (it is a broker config: put it in [cluster.broker_config])"),
+        ("name = \"x\"\n[cluster.broker_config]\n\"offsets.topic.replication.factor\" = 5\n", "s.toml:3:38: offsets.topic.replication.factor 5 is above the broker count 3"),
+        ("name = \"x\"\n[matrix]\n\"isolation.level\" = [\"read_everything\"]\n", "s.toml:3:22: isolation.level must be one of read_uncommitted, read_committed"),
+        ("name = \"x\"\n[matrix]\n\"linger.ms\" = [\"soon\"]\n", "s.toml:3:16: linger.ms must be a number"),
+        ("name = \"x\"\n[matrix]\n\"cluster:linger.ms\" = [1]\n", "s.toml:3:1: unknown layer \"cluster\""),
+        ("name = \"x\"\n[matrix]\nacks = [[\"1\"]]\n", "s.toml:3:9: invalid type: sequence, expected a string, integer, float or boolean"),
+        ("[cluster]\nbrokers = 3\n", "s.toml:1:1: missing key `name`"),
+        ("name = \"x\"\n[cluster\n", "s.toml:2:9: invalid TOML: unclosed table"),
+    ];
+    for (text, expected) in cases {
+        let e = error(text);
+        assert!(
+            e.starts_with(expected),
+            "for {text:?}\n  got: {e}\n want: {expected}..."
+        );
+    }
+}
+
+#[test]
+fn a_missing_file_is_invalid_input() {
+    let Err(Error::Invalid(e)) = Scenario::load(Path::new("no/such/file.toml")) else {
+        panic!()
+    };
+    assert!(e.starts_with("cannot read scenario no/such/file.toml: "), "{e}");
+}
