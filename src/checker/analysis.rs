@@ -1,0 +1,201 @@
+//! What the checker concludes from one history: saved as `analysis.json`, read back by the
+//! report renderers. Counts only, no expectations: those come from the scenario.
+//!
+//! A message is a (producer, seq) pair; a record is a (partition, offset) pair in the log.
+
+use crate::history::SendOutcome;
+use serde::{Deserialize, Serialize};
+
+/// Bumped when a field changes meaning.
+pub const ANALYSIS_FORMAT: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Analysis {
+    pub format: u32,
+    pub counts: Counts,
+    /// acked + failed + unknown == sent: every message sent got exactly one outcome. `sent`
+    /// counts send events, the outcomes count messages, so this cross-checks the two.
+    pub consistent: bool,
+    pub input: InputStats,
+    /// Acknowledgement latency of acked sends, where the history has it.
+    pub latency_ms: Option<Latency>,
+    /// Every fault window, in the order the faults started.
+    pub faults: Vec<FaultWindow>,
+    pub lost: LostDetail,
+    pub samples: Samples,
+    pub timeline: Timeline,
+    /// Oddities that are not errors but make counts less trustworthy.
+    #[serde(default)]
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    /// Messages with a send event.
+    pub sent: u64,
+    /// Messages by send outcome.
+    pub acked: u64,
+    pub failed: u64,
+    pub unknown: u64,
+    /// Messages with at least one record in the final log.
+    pub in_log: u64,
+    /// Acked messages with no record in the log.
+    pub lost: u64,
+    /// Messages with two or more records in the log.
+    pub duplicated: u64,
+    /// Log records that, within one partition, come after a record of the same producer with a
+    /// strictly higher seq.
+    pub reordered: u64,
+    /// Messages in the log whose send failed, or that were never sent.
+    pub unexpected: u64,
+    /// Messages whose outcome was unknown and that are in the log.
+    pub recovered: u64,
+    /// Messages in the log with no processed event.
+    pub unconsumed: u64,
+    /// Records (partition, offset) processed two or more times; a record processed three times
+    /// counts once.
+    pub redelivered: u64,
+    /// Messages processed two or more times, for any reason (redelivery or duplicates in the log).
+    pub processed_twice: u64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputStats {
+    pub lines: u64,
+    pub bytes: u64,
+    /// Lines of types the checker does not use.
+    pub other_lines: u64,
+    pub log_records: u64,
+    pub processed_events: u64,
+    pub producers: u64,
+    pub partitions: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Latency {
+    pub count: u64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub p999: f64,
+    pub max: f64,
+}
+
+/// A fault from its start event to its end event. An end with no start has no `start_ms`; a
+/// start with no end lasted to the end of the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FaultWindow {
+    pub action: String,
+    pub target: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec: Option<String>,
+    pub start_ms: Option<f64>,
+    pub end_ms: Option<f64>,
+}
+
+/// Where a time falls relative to the faults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Relation {
+    /// Inside a fault window (the one that started last, if several overlap).
+    During,
+    /// After a fault ended (the one that ended last), with no fault active.
+    After,
+    BeforeAnyFault,
+}
+
+/// The fault window a message was acked in, ready to print as a reason.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FaultContext {
+    pub relation: Relation,
+    /// Index into `Analysis::faults`.
+    pub fault: Option<usize>,
+    pub action: Option<String>,
+    pub target: Option<String>,
+    pub start_ms: Option<f64>,
+    pub end_ms: Option<f64>,
+    /// e.g. "during kill broker-2 (20.0 s to 35.0 s)", "after kill broker-2 ended at 35.0 s".
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LostDetail {
+    /// Every lost message, counted by the fault window it was acked in.
+    pub by_fault: Vec<LostInWindow>,
+    /// `[second, lost messages acked in that second]`, seconds with none left out.
+    pub per_second: Vec<(u64, u64)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LostInWindow {
+    #[serde(flatten)]
+    pub context: FaultContext,
+    pub count: u64,
+    pub first_acked_ms: f64,
+    pub last_acked_ms: f64,
+}
+
+/// The first few of each anomaly, in (producer, seq) order, or (partition, offset) order for
+/// anomalies of records.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Samples {
+    pub lost: Vec<Sample>,
+    pub duplicated: Vec<Sample>,
+    pub reordered: Vec<Sample>,
+    pub unexpected: Vec<Sample>,
+    pub recovered: Vec<Sample>,
+    pub unconsumed: Vec<Sample>,
+    pub redelivered: Vec<Sample>,
+    pub processed_twice: Vec<Sample>,
+}
+
+/// One message or record showing an anomaly. Fields that do not apply are left out.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Sample {
+    /// Unknown only for a redelivered record that is not in the final log.
+    pub producer: Option<u32>,
+    pub seq: Option<u64>,
+    /// The record: as acked for a lost message, else in the log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset: Option<i64>,
+    /// None: never sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<SendOutcome>,
+    /// When the producer got the outcome.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_ms: Option<f64>,
+    /// Every record of a duplicated message in the log (first few).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub records: Vec<RecordRef>,
+    /// For a lost message: the fault window it was acked in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault: Option<FaultContext>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct RecordRef {
+    pub partition: i32,
+    pub offset: i64,
+}
+
+/// Per-second series over the run, for charts and `timeline.csv`. Index i is the second
+/// [i, i+1) since the start of the run; every series has the same length.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timeline {
+    pub acked: Vec<u64>,
+    pub processed: Vec<u64>,
+    pub failed: Vec<u64>,
+    pub unknown: Vec<u64>,
+    /// Lost messages by the second they were acked in.
+    pub lost: Vec<u64>,
+}
+
+impl Timeline {
+    pub fn seconds(&self) -> usize {
+        self.acked.len()
+    }
+}
