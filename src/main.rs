@@ -9,7 +9,7 @@ fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("KAFKA_CHAOS_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,librdkafka=error,rdkafka=error")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,librdkafka=off,rdkafka=off,testcontainers=off")),
         )
         .with_writer(std::io::stderr)
         .init();

@@ -1,6 +1,299 @@
-use crate::cli::RunArgs;
-use crate::error::{Error, Result};
+//! `run SCENARIO`: every cell on a real cluster, into a result directory. The cluster is reused
+//! across cells (a fresh topic and group per cell) and restarted only when the next cell needs
+//! other broker settings or a cell left it unhealthy. The summary is saved after every cell, so
+//! an interrupted run leaves a readable partial result.
 
-pub async fn run(_args: RunArgs) -> Result<i32> {
-    Err(Error::Invalid("'run' is not implemented yet".into()))
+use crate::cli::RunArgs;
+use crate::cluster::{with_cluster, Cluster, ClusterSpec};
+use crate::commands::check;
+use crate::error::{Error, Result};
+use crate::exit_codes;
+use crate::plan::{evaluate, Cell, Plan};
+use crate::runner::{run_cell, CellContext};
+use crate::summary::{counts_map, write_json_atomically, CellSummary, Summary, Verdict, CELLS_DIR, PLAN_FILE};
+use crate::workload::WorkerLauncher;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+pub async fn run(args: RunArgs) -> Result<i32> {
+    // Every invalid scenario is rejected here, before anything starts.
+    let (scenario, plan) = check::load(&args.scenario, args.seed)?;
+    let plan = if args.repeat > 1 { Plan::new(&scenario, args.repeat) } else { plan };
+    let plan = Arc::new(match &args.only {
+        Some(only) => plan.filter(only)?,
+        None => plan,
+    });
+    let dir = result_dir(&args, &plan.scenario)?;
+    std::fs::copy(&args.scenario, dir.join("scenario.toml"))
+        .map_err(|e| Error::io(format!("cannot copy {}", args.scenario.display()), e))?;
+    write_json_atomically(&dir.join(PLAN_FILE), plan.as_ref())?;
+    let estimate = plan.estimate();
+    eprintln!(
+        "{}: {} cell(s), about {} min; results in {}",
+        plan.scenario,
+        plan.cells.len(),
+        estimate.total.as_secs().div_ceil(60),
+        dir.display()
+    );
+
+    let state = Arc::new(Mutex::new(RunState {
+        summary: Summary {
+            scenario: plan.scenario.clone(),
+            description: plan.description.clone(),
+            seed: plan.seed,
+            started: now_rfc3339(),
+            wall_time_s: 0.0,
+            complete: false,
+            image: String::new(),
+            cells: Vec::new(),
+        },
+        dir: dir.clone(),
+        began: Instant::now(),
+    }));
+    let progress = progress_bar(plan.cells.len() as u64);
+    let launcher = WorkerLauncher::current_exe()?;
+
+    let mut next = 0;
+    let mut outcome = Ok(());
+    while next < plan.cells.len() {
+        let spec = cluster_spec(&plan, &plan.cells[next], args.image.clone());
+        let (plan_c, state_c, progress_c, launcher_c) = (plan.clone(), state.clone(), progress.clone(), launcher.clone());
+        let ran = with_cluster(&spec, move |cluster| run_cells(cluster, plan_c, next, state_c, progress_c, launcher_c)).await;
+        match ran {
+            Ok(reached) => next = reached,
+            Err(e) => {
+                outcome = Err(e);
+                break;
+            }
+        }
+    }
+    progress.finish_and_clear();
+
+    let summary = {
+        let mut state = state.lock().unwrap();
+        state.summary.complete = outcome.is_ok();
+        state.save()?;
+        state.summary.clone()
+    };
+    match crate::report::render_all(&dir, &summary) {
+        Ok(_) => {}
+        Err(e) => eprintln!("warning: the reports could not be rendered: {e}"),
+    }
+    link_latest(&dir);
+    print_table(&summary);
+    eprintln!("results: {}", dir.display());
+    outcome?;
+    Ok(if summary.failed() > 0 {
+        exit_codes::VIOLATED
+    } else if summary.cells.iter().any(|c| c.verdict == Verdict::Unknown) {
+        exit_codes::INFRASTRUCTURE
+    } else {
+        exit_codes::OK
+    })
+}
+
+struct RunState {
+    summary: Summary,
+    dir: PathBuf,
+    began: Instant,
+}
+
+impl RunState {
+    fn save(&mut self) -> Result<()> {
+        self.summary.wall_time_s = self.began.elapsed().as_secs_f64();
+        self.summary.save(&self.dir)?;
+        crate::report::write_summary_csv(&self.dir, &self.summary)
+    }
+}
+
+/// Run cells from `first` on, as long as they share this cluster's broker settings and the
+/// cluster stays healthy. Returns the index of the next cell to run.
+async fn run_cells(
+    cluster: Arc<Cluster>,
+    plan: Arc<Plan>,
+    first: usize,
+    state: Arc<Mutex<RunState>>,
+    progress: ProgressBar,
+    launcher: WorkerLauncher,
+) -> Result<usize> {
+    state.lock().unwrap().summary.image = cluster.image.clone();
+    let mut index = first;
+    while index < plan.cells.len() && plan.cells[index].broker == plan.cells[first].broker {
+        let cell = plan.cells[index].clone();
+        let dir = state.lock().unwrap().dir.join(CELLS_DIR).join(&cell.id);
+        let label = format!("{}/{} {}", index + 1, plan.cells.len(), cell.id);
+        progress.set_message(format!("{label} · starting"));
+        let reporter = {
+            let progress = progress.clone();
+            let label = label.clone();
+            Arc::new(move |phase: &str| progress.set_message(format!("{label} · {phase}")))
+        };
+        let began = Instant::now();
+        let ctx = CellContext { plan: plan.clone(), cell: cell.clone(), dir, launcher: launcher.clone(), phase: reporter };
+        let result = run_cell(cluster.clone(), ctx).await;
+        let healthy = result.as_ref().map(|r| r.cluster_healthy).unwrap_or(false);
+        let summary = cell_summary(&cell, result, began);
+        progress.println(format!("{:<7} {} ({:.0} s){}", verdict_word(summary.verdict), cell.id, summary.duration_s, key_counts(&summary)));
+        {
+            let mut state = state.lock().unwrap();
+            state.summary.cells.push(summary);
+            state.save()?;
+        }
+        progress.inc(1);
+        index += 1;
+        if !healthy {
+            // The next cell gets a fresh cluster rather than inheriting a broken one.
+            break;
+        }
+    }
+    Ok(index)
+}
+
+fn cell_summary(cell: &Cell, result: Result<crate::runner::CellRun>, began: Instant) -> CellSummary {
+    let duration_s = began.elapsed().as_secs_f64();
+    match result {
+        Ok(run) => {
+            let counts = run.analysis.counts;
+            let expectations = evaluate(&cell.expectations, &counts_map(&counts));
+            let mut notes = run.notes;
+            if !run.analysis.consistent {
+                notes.push("acked + failed + unknown != sent: the history is inconsistent".into());
+            }
+            CellSummary {
+                id: cell.id.clone(),
+                config: cell.config.clone(),
+                verdict: CellSummary::verdict_of(Some(&counts), run.analysis.consistent, &expectations),
+                counts: Some(counts),
+                expectations,
+                notes,
+                duration_s,
+            }
+        }
+        Err(e) => CellSummary {
+            id: cell.id.clone(),
+            config: cell.config.clone(),
+            counts: None,
+            expectations: Vec::new(),
+            verdict: Verdict::Unknown,
+            notes: vec![format!("the cell could not be run: {e}")],
+            duration_s,
+        },
+    }
+}
+
+fn cluster_spec(plan: &Plan, cell: &Cell, image: Option<String>) -> ClusterSpec {
+    ClusterSpec {
+        brokers: plan.cluster.brokers,
+        controllers: plan.cluster.controllers,
+        kafka_version: plan.cluster.kafka_version.clone(),
+        image,
+        broker_config: cell.broker.clone(),
+    }
+}
+
+fn result_dir(args: &RunArgs, scenario: &str) -> Result<PathBuf> {
+    let dir = match &args.out {
+        Some(dir) => dir.clone(),
+        None => PathBuf::from("reports").join(format!("{scenario}-{}", timestamp())),
+    };
+    std::fs::create_dir_all(dir.join(CELLS_DIR)).map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+    Ok(dir)
+}
+
+/// `reports/latest` -> the newest result directory, when it lives under `reports/`.
+fn link_latest(dir: &Path) {
+    let Some(parent) = dir.parent() else { return };
+    let Some(name) = dir.file_name() else { return };
+    let latest = parent.join("latest");
+    let _ = std::fs::remove_file(&latest);
+    let _ = std::os::unix::fs::symlink(name, &latest);
+}
+
+fn progress_bar(cells: u64) -> ProgressBar {
+    let bar = ProgressBar::new(cells);
+    bar.set_style(
+        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} cells, ETA {eta}  {msg}")
+            .expect("the template is valid")
+            .progress_chars("=> "),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(500));
+    bar
+}
+
+fn verdict_word(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Pass => "pass",
+        Verdict::Fail => "FAIL",
+        Verdict::Unknown => "UNKNOWN",
+    }
+}
+
+fn key_counts(cell: &CellSummary) -> String {
+    match &cell.counts {
+        Some(c) => format!(
+            ": sent {} lost {} duplicated {} reordered {} unconsumed {} redelivered {}",
+            c.sent, c.lost, c.duplicated, c.reordered, c.unconsumed, c.redelivered
+        ),
+        None => String::new(),
+    }
+}
+
+fn print_table(summary: &Summary) {
+    println!("{:<8} {:<56} {:>8} {:>7} {:>6} {:>6} {:>6} {:>6}", "verdict", "cell", "sent", "lost", "dup", "reord", "uncons", "redel");
+    for cell in &summary.cells {
+        let c = cell.counts.unwrap_or_default();
+        println!(
+            "{:<8} {:<56} {:>8} {:>7} {:>6} {:>6} {:>6} {:>6}",
+            verdict_word(cell.verdict),
+            cell.id,
+            c.sent,
+            c.lost,
+            c.duplicated,
+            c.reordered,
+            c.unconsumed,
+            c.redelivered
+        );
+        for e in cell.expectations.iter().filter(|e| !e.passed) {
+            println!("         violated: {} (actual {})", e.rule, e.actual);
+        }
+    }
+}
+
+fn timestamp() -> String {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let (y, mo, d, h, mi, s) = civil(secs);
+    format!("{y:04}{mo:02}{d:02}-{h:02}{mi:02}{s:02}")
+}
+
+fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let (y, mo, d, h, mi, s) = civil(secs);
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+}
+
+/// Seconds since the epoch to UTC date and time (Howard Hinnant's civil-from-days).
+fn civil(secs: u64) -> (i64, u32, u32, u32, u32, u32) {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
+    (y, m, d, (rem / 3600) as u32, (rem % 3600 / 60) as u32, (rem % 60) as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn civil_dates() {
+        assert_eq!(super::civil(0), (1970, 1, 1, 0, 0, 0));
+        assert_eq!(super::civil(1_795_000_000), (2026, 11, 18, 10, 26, 40));
+    }
 }

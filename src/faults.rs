@@ -1,0 +1,72 @@
+//! Fault steps meet the live cluster: a symbolic target (`leader:0`, `followers:0`, `controller`)
+//! becomes concrete victims only when the step fires, and the history records which were hit.
+//! Broker faults are applied here; client faults (consumer, producer) by the runner, which owns
+//! the client processes.
+
+use crate::cluster::Cluster;
+use crate::error::{Error, Result};
+use crate::scenario::{FaultActionKind, FaultTarget};
+use std::time::Duration;
+
+/// Something a fault step hit, resolved at fire time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Victim {
+    /// A Kafka node id (broker or dedicated controller).
+    Node(i32),
+    Consumer(u32),
+    Producer(u32),
+}
+
+impl Victim {
+    /// The name used in histories and reports: `broker-2`, `consumer-0`.
+    pub fn label(&self, cluster: &Cluster) -> String {
+        match self {
+            Victim::Node(id) => cluster.node(*id).map(|n| n.label()).unwrap_or_else(|_| format!("node-{id}")),
+            Victim::Consumer(i) => format!("consumer-{i}"),
+            Victim::Producer(i) => format!("producer-{i}"),
+        }
+    }
+}
+
+/// Resolve a target against the cluster as it is now.
+pub async fn resolve(target: FaultTarget, cluster: &Cluster, topic: &str) -> Result<Vec<Victim>> {
+    Ok(match target {
+        FaultTarget::Leader(p) => {
+            let state = cluster.topology.partition(topic, p as i32).await?;
+            let leader = state
+                .leader
+                .ok_or_else(|| Error::infra(format!("partition {p} has no leader to fault")))?;
+            vec![Victim::Node(leader)]
+        }
+        FaultTarget::Followers(p) => {
+            let state = cluster.topology.partition(topic, p as i32).await?;
+            state.followers().into_iter().map(Victim::Node).collect()
+        }
+        FaultTarget::Controller => vec![Victim::Node(cluster.active_controller().await?)],
+        FaultTarget::Broker(id) => vec![Victim::Node(id as i32)],
+        FaultTarget::Consumer(i) => vec![Victim::Consumer(i)],
+        FaultTarget::Producer(i) => vec![Victim::Producer(i)],
+        FaultTarget::RandomBroker => {
+            return Err(Error::infra("random-broker should have been drawn by the plan (a bug)"))
+        }
+    })
+}
+
+/// Apply `action` to a node; returns once the effect is observable.
+pub async fn break_node(cluster: &Cluster, action: FaultActionKind, id: i32) -> Result<Duration> {
+    match action {
+        FaultActionKind::Kill => cluster.kill(id).await,
+        FaultActionKind::Stop => cluster.stop(id).await,
+        FaultActionKind::Pause => cluster.pause(id).await,
+        FaultActionKind::Isolate => cluster.isolate(id).await,
+    }
+}
+
+/// Undo `action` on a node: restart, resume or reconnect.
+pub async fn heal_node(cluster: &Cluster, action: FaultActionKind, id: i32) -> Result<Duration> {
+    match action {
+        FaultActionKind::Kill | FaultActionKind::Stop => cluster.restart(id).await,
+        FaultActionKind::Pause => cluster.resume(id).await,
+        FaultActionKind::Isolate => cluster.heal(id).await,
+    }
+}

@@ -1,0 +1,516 @@
+//! The body of a consumer worker process (`kafka-chaos consumer-worker --config <json>`).
+//!
+//! It joins the group, "processes" each record (a delay, optionally after a bounded asynchronous
+//! buffer, as services with a processing queue do), reports each record only once processed, and
+//! commits per its `CommitMode`. It runs in its own process so that a crash is a SIGKILL with
+//! nothing after it: an rdkafka consumer dropped in-process closes, and a close commits stored
+//! offsets, including those of records the application never saw.
+//!
+//! Output is one JSON object per line (`WorkerLine`), flushed per line, on stdout; logs go to
+//! stderr. The process stops gracefully when the stop flag is set (SIGTERM) or when stdout is
+//! closed (the runner is gone): it stops fetching (pauses its partitions, which also discards
+//! records fetched but not yet handed to it), processes what its buffer holds, commits per mode,
+//! closes the consumer (leaving the group) and prints `stopped`.
+
+use super::commit_queue::CommitQueue;
+use super::record::{self, Decoded};
+use super::{client_config, creation_error, CommitMode};
+use crate::error::{Error, Result};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
+use rdkafka::error::KafkaResult;
+use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const POLL_TIMEOUT: Duration = Duration::from_millis(100);
+/// The same consumer error repeats every poll while a broker is down; report it this often.
+const ERROR_REPEAT_INTERVAL: Duration = Duration::from_secs(5);
+/// At a graceful stop, how long to wait for the results of asynchronous commits.
+const ASYNC_COMMIT_WAIT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ConsumerConfig {
+    pub id: u32,
+    /// Records of other runs are reported as `foreign`, not processed as ours.
+    pub run_id: String,
+    pub bootstrap_servers: String,
+    pub topic: String,
+    pub group_id: String,
+    pub commit: CommitMode,
+    /// Manual modes and before-process commit once per this many records (and on revoke and
+    /// stop). Auto modes ignore it.
+    #[serde(default = "one")]
+    pub commit_every: u32,
+    /// Simulated work per record, milliseconds.
+    #[serde(default)]
+    pub processing_ms: f64,
+    /// Records held between receipt and processing; 0 = process in the poll loop.
+    #[serde(default)]
+    pub processing_buffer: usize,
+    /// librdkafka consumer properties by their own names. `enable.auto.commit` and
+    /// `enable.auto.offset.store` are the commit mode's and are overridden by it.
+    #[serde(default)]
+    pub properties: BTreeMap<String, String>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+impl ConsumerConfig {
+    pub fn new(
+        id: u32,
+        run_id: &str,
+        bootstrap_servers: &str,
+        topic: &str,
+        group_id: &str,
+        commit: CommitMode,
+    ) -> Self {
+        ConsumerConfig {
+            id,
+            run_id: run_id.to_string(),
+            bootstrap_servers: bootstrap_servers.to_string(),
+            topic: topic.to_string(),
+            group_id: group_id.to_string(),
+            commit,
+            commit_every: 1,
+            processing_ms: 0.0,
+            processing_buffer: 0,
+            properties: BTreeMap::new(),
+        }
+    }
+
+    /// Settings the harness makes, in order; the scenario's properties come after them (and
+    /// win), the commit mode's last.
+    fn client_config(&self) -> rdkafka::ClientConfig {
+        let client_id = format!("kafka-chaos-consumer-{}", self.id);
+        let harness = [
+            ("bootstrap.servers", self.bootstrap_servers.as_str()),
+            ("group.id", self.group_id.as_str()),
+            ("client.id", client_id.as_str()),
+            ("auto.offset.reset", "earliest"),
+            // A SIGKILLed member's partitions go to the others after this long, not after 45 s.
+            ("session.timeout.ms", "6000"),
+            ("heartbeat.interval.ms", "1000"),
+        ];
+        let mut config = client_config(&harness, &self.properties);
+        for (k, v) in self.commit.consumer_properties() {
+            config.set(k, v);
+        }
+        config
+    }
+}
+
+/// One line of a worker's stdout. Offsets in `commit` are committed offsets: the next offset
+/// the group will read, i.e. the last processed offset + 1.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum WorkerLine {
+    /// Subscribed; partitions come with the first `rebalance` `assign`.
+    Ready { pid: u32 },
+    /// A record of this run, processed.
+    Processed { producer: u32, seq: u64, partition: i32, offset: i64 },
+    /// A record that is not of this run, processed like the others.
+    Foreign { partition: i32, offset: i64, detail: String },
+    Commit {
+        partition: i32,
+        offset: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+    /// `assign`, `revoke` (incremental under a cooperative assignor) or `error`.
+    Rebalance { kind: String, partitions: Vec<i32> },
+    /// A consumer error (repeats of one error are reported every 5 s, with a count).
+    Error { message: String },
+    /// Graceful stop done: the consumer left the group.
+    Stopped { processed: u64 },
+}
+
+/// Where a worker writes its lines.
+pub trait LineSink: Send + Sync {
+    /// False once the reader is gone.
+    fn emit(&self, line: &WorkerLine) -> bool;
+    /// True once the reader is gone (checked between polls, so an idle worker notices too).
+    fn closed(&self) -> bool;
+}
+
+/// stdout, one line per event, flushed at once.
+#[derive(Default)]
+pub struct StdoutSink {
+    closed: AtomicBool,
+}
+
+impl LineSink for StdoutSink {
+    fn emit(&self, line: &WorkerLine) -> bool {
+        let mut text = serde_json::to_vec(line).expect("worker lines serialize");
+        text.push(b'\n');
+        let mut out = std::io::stdout().lock();
+        let ok = out.write_all(&text).and_then(|_| out.flush()).is_ok();
+        if !ok {
+            self.closed.store(true, Ordering::SeqCst);
+        }
+        ok
+    }
+
+    fn closed(&self) -> bool {
+        if self.closed.load(Ordering::SeqCst) {
+            return true;
+        }
+        // The write end of a pipe whose reader has gone reports POLLERR.
+        let mut fd = libc::pollfd { fd: 1, events: 0, revents: 0 };
+        // SAFETY: one valid pollfd, zero timeout.
+        let n = unsafe { libc::poll(&mut fd, 1, 0) };
+        let gone = n > 0 && fd.revents & (libc::POLLERR | libc::POLLHUP) != 0;
+        if gone {
+            self.closed.store(true, Ordering::SeqCst);
+        }
+        gone
+    }
+}
+
+/// A record as received, owned so it can wait in the processing buffer.
+#[derive(Debug, Clone)]
+struct Received {
+    partition: i32,
+    offset: i64,
+    ids: std::result::Result<(u32, u64), String>,
+}
+
+/// Offsets processed (or received, for before-process) and not yet committed.
+#[derive(Default)]
+struct Pending {
+    offsets: BTreeMap<i32, i64>,
+    since_commit: u32,
+}
+
+/// What the poll thread, the processing thread and the rebalance callback share.
+struct Shared {
+    config: ConsumerConfig,
+    sink: Arc<dyn LineSink>,
+    pending: Mutex<Pending>,
+    /// Asynchronous commits (manual-async); taken out before the consumer is dropped.
+    commit_queue: Mutex<Option<CommitQueue>>,
+    processed: AtomicU64,
+    last_error: Mutex<Option<(String, Instant, u64)>>,
+}
+
+impl Shared {
+    fn emit(&self, line: WorkerLine) {
+        self.sink.emit(&line);
+    }
+
+    fn error(&self, message: String) {
+        let mut last = self.last_error.lock().unwrap();
+        match last.as_mut() {
+            Some((m, at, repeats)) if *m == message && at.elapsed() < ERROR_REPEAT_INTERVAL => {
+                *repeats += 1;
+            }
+            _ => {
+                let repeats = last.as_ref().filter(|(m, _, _)| *m == message).map(|(_, _, r)| *r).unwrap_or(0);
+                let text = if repeats > 0 { format!("{message} (and {repeats} more times)") } else { message.clone() };
+                *last = Some((message, Instant::now(), 0));
+                drop(last);
+                self.emit(WorkerLine::Error { message: text });
+            }
+        }
+    }
+
+    /// Note an offset to commit; true when `commit_every` records have accumulated.
+    fn note(&self, partition: i32, next_offset: i64) -> bool {
+        let mut p = self.pending.lock().unwrap();
+        p.offsets.insert(partition, next_offset);
+        p.since_commit += 1;
+        p.since_commit >= self.config.commit_every.max(1)
+    }
+
+    /// Commit what is pending (only `partitions`, if given). Synchronous commits report their
+    /// result here; asynchronous ones when `serve_async_commits` finds it.
+    fn commit_pending(&self, consumer: &BaseConsumer<WorkerContext>, sync: bool, partitions: Option<&[i32]>) {
+        let offsets: Vec<(i32, i64)> = {
+            let mut p = self.pending.lock().unwrap();
+            let taken: Vec<(i32, i64)> = match partitions {
+                None => std::mem::take(&mut p.offsets).into_iter().collect(),
+                Some(only) => {
+                    let keys: Vec<i32> = p.offsets.keys().copied().filter(|k| only.contains(k)).collect();
+                    keys.into_iter().filter_map(|k| p.offsets.remove(&k).map(|o| (k, o))).collect()
+                }
+            };
+            if p.offsets.is_empty() {
+                p.since_commit = 0;
+            }
+            taken
+        };
+        if offsets.is_empty() {
+            return;
+        }
+        let mut tpl = TopicPartitionList::with_capacity(offsets.len());
+        for (partition, offset) in &offsets {
+            let _ = tpl.add_partition_offset(&self.config.topic, *partition, Offset::Offset(*offset));
+        }
+        if sync {
+            let result = consumer.commit(&tpl, rdkafka::consumer::CommitMode::Sync);
+            let error = result.err().map(|e| e.to_string());
+            for (partition, offset) in offsets {
+                self.emit(WorkerLine::Commit { partition, offset, error: error.clone() });
+            }
+            return;
+        }
+        let started = match self.commit_queue.lock().unwrap().as_ref() {
+            Some(queue) => queue.commit(consumer, &tpl).map_err(|code| code.to_string()),
+            None => Err("no queue for asynchronous commits".to_string()),
+        };
+        if let Err(error) = started {
+            for (partition, offset) in offsets {
+                self.emit(WorkerLine::Commit { partition, offset, error: Some(error.clone()) });
+            }
+        }
+    }
+
+    /// Report the asynchronous commit results that have arrived, waiting up to `wait`.
+    fn serve_async_commits(&self, wait: Duration) {
+        if let Some(queue) = self.commit_queue.lock().unwrap().as_ref() {
+            queue.serve(wait, |r| {
+                self.emit(WorkerLine::Commit { partition: r.partition, offset: r.offset, error: r.error })
+            });
+        }
+    }
+
+    fn async_commits_in_flight(&self) -> u64 {
+        self.commit_queue.lock().unwrap().as_ref().map_or(0, |q| q.in_flight())
+    }
+
+    /// What a record's processing consists of: the delay, the report, then the mode's step.
+    fn process(&self, consumer: &BaseConsumer<WorkerContext>, record: Received) {
+        if self.config.processing_ms > 0.0 {
+            std::thread::sleep(Duration::from_secs_f64(self.config.processing_ms / 1000.0));
+        }
+        match record.ids {
+            Ok((producer, seq)) => {
+                self.emit(WorkerLine::Processed { producer, seq, partition: record.partition, offset: record.offset });
+            }
+            Err(detail) => {
+                self.emit(WorkerLine::Foreign { partition: record.partition, offset: record.offset, detail });
+            }
+        }
+        self.processed.fetch_add(1, Ordering::Relaxed);
+        match self.config.commit {
+            CommitMode::Auto | CommitMode::BeforeProcess => {}
+            CommitMode::AutoStoreAfterProcess => {
+                // rd_kafka_offset_store stores offset + 1, as store_offset_from_message does.
+                if let Err(e) = consumer.store_offset(&self.config.topic, record.partition, record.offset) {
+                    self.error(format!(
+                        "cannot store offset {} of partition {}: {e}",
+                        record.offset + 1,
+                        record.partition
+                    ));
+                }
+            }
+            CommitMode::ManualSync | CommitMode::ManualAsync => {
+                if self.note(record.partition, record.offset + 1) {
+                    self.commit_pending(consumer, self.config.commit == CommitMode::ManualSync, None);
+                }
+            }
+        }
+    }
+}
+
+/// Reports rebalances and asynchronous commit results; commits pending offsets of revoked
+/// partitions (manual modes) before they go.
+pub struct WorkerContext {
+    shared: Arc<Shared>,
+}
+
+impl ClientContext for WorkerContext {}
+
+impl ConsumerContext for WorkerContext {
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Revoke(tpl) = rebalance {
+            let partitions = partitions_of(tpl);
+            if matches!(
+                self.shared.config.commit,
+                CommitMode::ManualSync | CommitMode::ManualAsync | CommitMode::BeforeProcess
+            ) {
+                self.shared.commit_pending(consumer, true, Some(&partitions));
+            }
+            self.shared.emit(WorkerLine::Rebalance { kind: "revoke".into(), partitions });
+        }
+    }
+
+    fn post_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        match rebalance {
+            Rebalance::Assign(tpl) => {
+                self.shared.emit(WorkerLine::Rebalance { kind: "assign".into(), partitions: partitions_of(tpl) });
+            }
+            Rebalance::Revoke(_) => {}
+            Rebalance::Error(e) => {
+                self.shared.emit(WorkerLine::Rebalance { kind: "error".into(), partitions: vec![] });
+                self.shared.error(format!("rebalance failed: {e}"));
+            }
+        }
+    }
+
+    /// Auto-commits (auto modes, and the final commit on close). Synchronous and queued
+    /// asynchronous commits do not come here: librdkafka answers them on their own queues.
+    fn commit_callback(&self, result: KafkaResult<()>, offsets: &TopicPartitionList) {
+        if let Err(rdkafka::error::KafkaError::ConsumerCommit(rdkafka::types::RDKafkaErrorCode::NoOffset)) = result {
+            return; // nothing was stored since the last commit
+        }
+        let overall = result.err().map(|e| e.to_string());
+        for elem in offsets.elements() {
+            if let Offset::Offset(offset) = elem.offset() {
+                let error = elem.error().err().map(|e| e.to_string()).or_else(|| overall.clone());
+                self.shared.emit(WorkerLine::Commit { partition: elem.partition(), offset, error });
+            }
+        }
+    }
+}
+
+fn partitions_of(tpl: &TopicPartitionList) -> Vec<i32> {
+    let mut v: Vec<i32> = tpl.elements().iter().map(|e| e.partition()).collect();
+    v.sort_unstable();
+    v
+}
+
+fn receive(run_id: &str, msg: &rdkafka::message::BorrowedMessage<'_>) -> Received {
+    let ids = match record::decode(run_id, msg.payload()) {
+        Decoded::Ours { producer, seq } => Ok((producer, seq)),
+        Decoded::OtherRun(id) => Err(format!("run {} producer {} seq {}", id.run, id.producer, id.seq)),
+        Decoded::Foreign => Err("not written by kafka-chaos".into()),
+    };
+    Received { partition: msg.partition(), offset: msg.offset(), ids }
+}
+
+/// Run a worker until `stop` is set or the sink closes; returns the number of records processed.
+/// Creating the consumer is the only error: everything after is reported as lines.
+pub fn run_worker(config: ConsumerConfig, sink: Arc<dyn LineSink>, stop: Arc<AtomicBool>) -> Result<u64> {
+    record::validate_run_id(&config.run_id)?;
+    let who = format!("consumer {}", config.id);
+    let shared = Arc::new(Shared {
+        config: config.clone(),
+        sink: sink.clone(),
+        pending: Mutex::new(Pending::default()),
+        commit_queue: Mutex::new(None),
+        processed: AtomicU64::new(0),
+        last_error: Mutex::new(None),
+    });
+    let consumer: BaseConsumer<WorkerContext> = config
+        .client_config()
+        .create_with_context(WorkerContext { shared: shared.clone() })
+        .map_err(|e| creation_error(&who, e))?;
+    let consumer = Arc::new(consumer);
+    if config.commit == CommitMode::ManualAsync {
+        *shared.commit_queue.lock().unwrap() = CommitQueue::new(&consumer);
+    }
+    consumer
+        .subscribe(&[&config.topic])
+        .map_err(|e| Error::Invalid(format!("{who}: cannot subscribe to topic {}: {e}", config.topic)))?;
+    shared.emit(WorkerLine::Ready { pid: std::process::id() });
+
+    let (buffer, processor) = if config.processing_buffer > 0 {
+        let (tx, rx) = mpsc::sync_channel::<Received>(config.processing_buffer);
+        let (shared, consumer) = (shared.clone(), consumer.clone());
+        let thread = std::thread::Builder::new()
+            .name("processing".into())
+            .spawn(move || {
+                for record in rx {
+                    shared.process(&consumer, record);
+                }
+            })
+            .map_err(|e| Error::io("cannot start the processing thread", e))?;
+        (Some(tx), Some(thread))
+    } else {
+        (None, None)
+    };
+
+    while !stop.load(Ordering::SeqCst) && !sink.closed() {
+        shared.serve_async_commits(Duration::ZERO);
+        match consumer.poll(POLL_TIMEOUT) {
+            None => {}
+            Some(Err(e)) => shared.error(format!("consumer error: {e}")),
+            Some(Ok(msg)) => {
+                let record = receive(&config.run_id, &msg);
+                drop(msg);
+                if config.commit == CommitMode::BeforeProcess && shared.note(record.partition, record.offset + 1) {
+                    shared.commit_pending(&consumer, true, None);
+                }
+                match &buffer {
+                    Some(tx) => {
+                        if tx.send(record).is_err() {
+                            break; // the processing thread is gone
+                        }
+                    }
+                    None => shared.process(&consumer, record),
+                }
+            }
+        }
+    }
+
+    // Graceful stop. Pausing bumps librdkafka's version barrier of each partition, so records
+    // already fetched are discarded rather than returned (and, in `auto` mode, stored) by the
+    // polls that closing makes.
+    if let Ok(assignment) = consumer.assignment() {
+        let _ = consumer.pause(&assignment);
+    }
+    drop(buffer);
+    if let Some(thread) = processor {
+        let _ = thread.join();
+    }
+    // Results of earlier asynchronous commits first, so the final commit is reported last.
+    let waited = Instant::now();
+    while shared.async_commits_in_flight() > 0 && waited.elapsed() < ASYNC_COMMIT_WAIT {
+        shared.serve_async_commits(POLL_TIMEOUT);
+    }
+    if matches!(config.commit, CommitMode::ManualSync | CommitMode::ManualAsync | CommitMode::BeforeProcess) {
+        shared.commit_pending(&consumer, true, None);
+    }
+    shared.commit_queue.lock().unwrap().take();
+    // The last reference: closing revokes the partitions, commits stored offsets (auto modes)
+    // and leaves the group, serving our callbacks as it goes.
+    drop(consumer);
+    let processed = shared.processed.load(Ordering::Relaxed);
+    shared.emit(WorkerLine::Stopped { processed });
+    Ok(processed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_have_a_stable_shape() {
+        let line = WorkerLine::Processed { producer: 1, seq: 2, partition: 0, offset: 7 };
+        assert_eq!(
+            serde_json::to_string(&line).unwrap(),
+            r#"{"type":"processed","producer":1,"seq":2,"partition":0,"offset":7}"#
+        );
+        let commit = WorkerLine::Commit { partition: 2, offset: 8, error: None };
+        assert_eq!(serde_json::to_string(&commit).unwrap(), r#"{"type":"commit","partition":2,"offset":8}"#);
+        let parsed: WorkerLine =
+            serde_json::from_str(r#"{"type":"rebalance","kind":"assign","partitions":[0,1]}"#).unwrap();
+        assert_eq!(parsed, WorkerLine::Rebalance { kind: "assign".into(), partitions: vec![0, 1] });
+    }
+
+    #[test]
+    fn config_defaults_fill_in_from_json() {
+        let json = r#"{"id":1,"run_id":"r","bootstrap_servers":"b","topic":"t","group_id":"g","commit":"manual-sync"}"#;
+        let config: ConsumerConfig = serde_json::from_str(json).unwrap();
+        assert_eq!(config.commit_every, 1);
+        assert_eq!(config.processing_buffer, 0);
+        assert_eq!(config, ConsumerConfig::new(1, "r", "b", "t", "g", CommitMode::ManualSync));
+    }
+
+    #[test]
+    fn the_commit_mode_overrides_its_properties() {
+        let mut config = ConsumerConfig::new(1, "r", "b", "t", "g", CommitMode::ManualSync);
+        config.properties.insert("enable.auto.commit".into(), "true".into());
+        config.properties.insert("session.timeout.ms".into(), "10000".into());
+        let client = config.client_config();
+        assert_eq!(client.get("enable.auto.commit"), Some("false"));
+        assert_eq!(client.get("session.timeout.ms"), Some("10000"));
+        assert_eq!(client.get("auto.offset.reset"), Some("earliest"));
+    }
+}

@@ -1,0 +1,409 @@
+//! The runner's handle on one consumer worker process: spawn it, turn its stdout lines into
+//! events, SIGKILL it (a crash), SIGTERM it (a graceful stop), restart it with the same id.
+//!
+//! No worker outlives the runner: the handle SIGKILLs its child on drop, and the child asks the
+//! kernel for SIGKILL when its parent dies (`PR_SET_PDEATHSIG`). That signal fires when the
+//! *thread* that forked the child exits, so children are forked by one long-lived spawner thread,
+//! never by a tokio blocking thread that may retire. Workers get their own process group, so a
+//! Ctrl-C at the terminal reaches the runner only, which then stops them itself.
+
+use super::consumer::{ConsumerConfig, WorkerLine};
+use super::{emit, EventSender, TimedEvent};
+use crate::error::{Error, Result};
+use crate::history::Event;
+use std::io;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::sync::watch;
+
+/// How to start a worker: which executable, and where its stderr goes.
+#[derive(Debug, Clone)]
+pub struct WorkerLauncher {
+    /// The kafka-chaos binary (`std::env::current_exe()` in the runner; tests pass
+    /// `env!("CARGO_BIN_EXE_kafka-chaos")`).
+    pub exe: PathBuf,
+    /// Append each worker's stderr to `<dir>/consumer-<id>.log`; None inherits the runner's.
+    pub stderr_dir: Option<PathBuf>,
+}
+
+impl WorkerLauncher {
+    pub fn new(exe: impl Into<PathBuf>) -> WorkerLauncher {
+        WorkerLauncher { exe: exe.into(), stderr_dir: None }
+    }
+
+    pub fn current_exe() -> Result<WorkerLauncher> {
+        std::env::current_exe()
+            .map(WorkerLauncher::new)
+            .map_err(|e| Error::io("cannot find the kafka-chaos executable to start consumer workers", e))
+    }
+
+    pub fn stderr_to(mut self, dir: impl Into<PathBuf>) -> WorkerLauncher {
+        self.stderr_dir = Some(dir.into());
+        self
+    }
+}
+
+/// What the handle knows about its current child, updated by the task reading its stdout.
+#[derive(Debug, Clone, Default)]
+struct Phase {
+    ready: bool,
+    /// At least one `assign` with partitions since the start.
+    assigned: bool,
+    exited: bool,
+}
+
+/// Why the handle expects the child to end; decides the event written at its exit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    Killed,
+    Stopping,
+}
+
+struct ChildState {
+    ending: Mutex<Option<(Ending, Instant)>>,
+    reaped: AtomicBool,
+}
+
+struct Running {
+    pid: u32,
+    state: Arc<ChildState>,
+    phase: watch::Receiver<Phase>,
+}
+
+pub struct ConsumerProcess {
+    config: ConsumerConfig,
+    launcher: WorkerLauncher,
+    events: EventSender,
+    running: Option<Running>,
+    processed: Arc<AtomicU64>,
+}
+
+impl ConsumerProcess {
+    /// Start a worker process. Must be called inside a tokio runtime (its stdout is read by a
+    /// task). Emits `Worker{state:"started"}`, then the worker's events as they come.
+    pub fn spawn(config: ConsumerConfig, launcher: WorkerLauncher, events: EventSender) -> Result<ConsumerProcess> {
+        let mut process =
+            ConsumerProcess { config, launcher, events, running: None, processed: Arc::new(AtomicU64::new(0)) };
+        process.start()?;
+        Ok(process)
+    }
+
+    pub fn id(&self) -> u32 {
+        self.config.id
+    }
+
+    pub fn config(&self) -> &ConsumerConfig {
+        &self.config
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.running.as_ref().filter(|r| !r.phase.borrow().exited).map(|r| r.pid)
+    }
+
+    pub fn is_alive(&self) -> bool {
+        self.pid().is_some()
+    }
+
+    /// Records this consumer id reported processed, over all its processes.
+    pub fn processed(&self) -> u64 {
+        self.processed.load(Ordering::Relaxed)
+    }
+
+    /// Wait until the worker has subscribed.
+    pub async fn wait_ready(&mut self, timeout: Duration) -> Result<()> {
+        self.wait_phase(timeout, "subscribed", |p| p.ready).await
+    }
+
+    /// Wait until the worker has been assigned partitions (the group has formed around it).
+    pub async fn wait_assigned(&mut self, timeout: Duration) -> Result<()> {
+        self.wait_phase(timeout, "been assigned partitions", |p| p.assigned).await
+    }
+
+    async fn wait_phase(&mut self, timeout: Duration, what: &str, done: impl Fn(&Phase) -> bool) -> Result<()> {
+        let id = self.config.id;
+        let running = self.running.as_mut().ok_or_else(|| Error::Invalid(format!("consumer {id} is not running")))?;
+        let waited = tokio::time::timeout(timeout, running.phase.wait_for(|p| done(p) || p.exited)).await;
+        match waited {
+            Ok(Ok(p)) if done(&p) => Ok(()),
+            Ok(_) => {
+                Err(Error::infra(format!("consumer {id} exited before it had {what}; see its stderr for the reason")))
+            }
+            Err(_) => Err(Error::infra(format!(
+                "consumer {id} has not {what} after {} s; is the cluster reachable?",
+                timeout.as_secs()
+            ))),
+        }
+    }
+
+    /// A crash: SIGKILL, then wait until the process is gone and its output read. Emits
+    /// `Worker{state:"killed"}` stamped at the moment of the signal.
+    pub async fn kill(&mut self) -> Result<()> {
+        let Some(running) = self.running.as_mut() else { return Ok(()) };
+        if running.phase.borrow().exited {
+            return Ok(());
+        }
+        *running.state.ending.lock().unwrap() = Some((Ending::Killed, Instant::now()));
+        signal(running, libc::SIGKILL);
+        let _ = running.phase.wait_for(|p| p.exited).await;
+        Ok(())
+    }
+
+    /// A graceful stop: SIGTERM, wait up to `timeout`, then SIGKILL. Emits `stopped` (exit 0),
+    /// or `killed` if it had to be killed.
+    pub async fn stop(&mut self, timeout: Duration) -> Result<()> {
+        let id = self.config.id;
+        let Some(running) = self.running.as_mut() else { return Ok(()) };
+        if running.phase.borrow().exited {
+            return Ok(());
+        }
+        *running.state.ending.lock().unwrap() = Some((Ending::Stopping, Instant::now()));
+        signal(running, libc::SIGTERM);
+        if tokio::time::timeout(timeout, running.phase.wait_for(|p| p.exited)).await.is_ok() {
+            return Ok(());
+        }
+        emit(
+            &self.events,
+            Event::Note {
+                time_ms: 0.0,
+                text: format!("consumer {id} did not stop within {} s of SIGTERM; killing it", timeout.as_secs()),
+            },
+        );
+        *running.state.ending.lock().unwrap() = Some((Ending::Killed, Instant::now()));
+        signal(running, libc::SIGKILL);
+        let _ = running.phase.wait_for(|p| p.exited).await;
+        Ok(())
+    }
+
+    /// Wait until the current process exits by itself.
+    pub async fn wait_exit(&mut self) {
+        if let Some(running) = self.running.as_mut() {
+            let _ = running.phase.wait_for(|p| p.exited).await;
+        }
+    }
+
+    /// Start a new process with the same consumer id (after `kill`, `stop` or an exit).
+    pub fn restart(&mut self) -> Result<()> {
+        if self.is_alive() {
+            return Err(Error::Invalid(format!(
+                "consumer {} is still running; kill or stop it before a restart",
+                self.config.id
+            )));
+        }
+        self.start()
+    }
+
+    fn start(&mut self) -> Result<()> {
+        let id = self.config.id;
+        let json = serde_json::to_string(&self.config).expect("consumer configs serialize");
+        let mut command = Command::new(&self.launcher.exe);
+        command.args(["consumer-worker", "--config", &json]).stdin(Stdio::null()).stdout(Stdio::piped());
+        match &self.launcher.stderr_dir {
+            Some(dir) => {
+                let path = dir.join(format!("consumer-{id}.log"));
+                let file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&path)
+                    .map_err(|e| Error::io(format!("cannot open {}", path.display()), e))?;
+                command.stderr(file);
+            }
+            None => {
+                command.stderr(Stdio::inherit());
+            }
+        }
+        let mut child = spawn_child(command).map_err(|e| {
+            Error::io(format!("cannot start consumer worker {id} ({})", self.launcher.exe.display()), e)
+        })?;
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let stdout = tokio::process::ChildStdout::from_std(stdout)
+            .map_err(|e| Error::io(format!("cannot read the output of consumer worker {id}"), e))?;
+        let state = Arc::new(ChildState { ending: Mutex::new(None), reaped: AtomicBool::new(false) });
+        let (phase_tx, phase) = watch::channel(Phase::default());
+        let pid = child.id();
+        emit(&self.events, worker_event(id, "started"));
+        let supervisor = Supervisor {
+            id,
+            events: self.events.clone(),
+            state: state.clone(),
+            phase: phase_tx,
+            processed: self.processed.clone(),
+        };
+        tokio::spawn(supervisor.run(child, stdout));
+        self.running = Some(Running { pid, state, phase });
+        Ok(())
+    }
+}
+
+impl Drop for ConsumerProcess {
+    fn drop(&mut self) {
+        if let Some(running) = &self.running {
+            if !running.phase.borrow().exited {
+                signal(running, libc::SIGKILL);
+            }
+        }
+    }
+}
+
+fn signal(running: &Running, sig: libc::c_int) {
+    // A reaped pid may belong to another process by now: never signal it.
+    if !running.state.reaped.load(Ordering::SeqCst) {
+        // SAFETY: plain kill(2) on our own child's pid.
+        unsafe { libc::kill(running.pid as libc::pid_t, sig) };
+    }
+}
+
+fn worker_event(id: u32, state: &str) -> Event {
+    Event::Worker { time_ms: 0.0, role: "consumer".into(), id, state: state.into() }
+}
+
+/// Reads one child's stdout until it closes, then reaps the child and reports how it ended.
+struct Supervisor {
+    id: u32,
+    events: EventSender,
+    state: Arc<ChildState>,
+    phase: watch::Sender<Phase>,
+    processed: Arc<AtomicU64>,
+}
+
+impl Supervisor {
+    async fn run(self, mut child: Child, stdout: tokio::process::ChildStdout) {
+        let mut lines = BufReader::new(stdout).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            // Lines read after a SIGKILL were written before it.
+            let at = match *self.state.ending.lock().unwrap() {
+                Some((Ending::Killed, killed_at)) => Instant::now().min(killed_at),
+                _ => Instant::now(),
+            };
+            self.line(&line, at);
+        }
+        let status = tokio::task::spawn_blocking(move || child.wait()).await;
+        self.state.reaped.store(true, Ordering::SeqCst);
+        let status = match status {
+            Ok(Ok(status)) => Some(status),
+            _ => None,
+        };
+        self.ended(status);
+        self.phase.send_modify(|p| p.exited = true);
+    }
+
+    fn send(&self, at: Instant, event: Event) {
+        let _ = self.events.send(TimedEvent { at, event });
+    }
+
+    fn line(&self, line: &str, at: Instant) {
+        let id = self.id;
+        let parsed: WorkerLine = match serde_json::from_str(line) {
+            Ok(parsed) => parsed,
+            Err(_) => {
+                let text = format!("consumer {id} wrote a line that is not a worker event: {}", truncate(line, 200));
+                return self.send(at, Event::Note { time_ms: 0.0, text });
+            }
+        };
+        match parsed {
+            WorkerLine::Ready { .. } => {
+                self.phase.send_modify(|p| p.ready = true);
+                self.send(at, worker_event(id, "ready"));
+            }
+            WorkerLine::Processed { producer, seq, partition, offset } => {
+                self.processed.fetch_add(1, Ordering::Relaxed);
+                self.send(at, Event::Processed { time_ms: 0.0, consumer: id, producer, seq, partition, offset });
+            }
+            WorkerLine::Foreign { partition, offset, detail } => {
+                let text = format!("consumer {id} processed a record not of this run at partition {partition} offset {offset}: {detail}");
+                self.send(at, Event::Note { time_ms: 0.0, text });
+            }
+            WorkerLine::Commit { partition, offset, error } => {
+                self.send(at, Event::Commit { time_ms: 0.0, consumer: id, partition, offset, error });
+            }
+            WorkerLine::Rebalance { kind, partitions } => {
+                if kind == "assign" && !partitions.is_empty() {
+                    self.phase.send_modify(|p| p.assigned = true);
+                }
+                self.send(at, Event::Rebalance { time_ms: 0.0, consumer: id, kind, partitions });
+            }
+            WorkerLine::Error { message } => {
+                self.send(at, Event::Note { time_ms: 0.0, text: format!("consumer {id}: {message}") });
+            }
+            // The exit that follows is reported by `ended`.
+            WorkerLine::Stopped { .. } => {}
+        }
+    }
+
+    fn ended(&self, status: Option<ExitStatus>) {
+        let id = self.id;
+        let ending = *self.state.ending.lock().unwrap();
+        let now = Instant::now();
+        match (ending, status) {
+            (Some((Ending::Killed, at)), _) => self.send(at, worker_event(id, "killed")),
+            (Some((Ending::Stopping, _)), Some(s)) if s.success() => self.send(now, worker_event(id, "stopped")),
+            (_, status) => {
+                let how = status.map(describe).unwrap_or_else(|| "with an unknown status".into());
+                self.send(now, worker_event(id, "exited"));
+                let text = format!("consumer {id} exited unexpectedly {how}; see its stderr");
+                self.send(now, Event::Note { time_ms: 0.0, text });
+            }
+        }
+    }
+}
+
+fn describe(status: ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("with code {code}"),
+        (None, Some(sig)) => format!("on signal {sig}"),
+        _ => format!("({status})"),
+    }
+}
+
+fn truncate(s: &str, max: usize) -> &str {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+type SpawnRequest = (Command, mpsc::Sender<io::Result<Child>>);
+
+/// Fork `command` from the one long-lived spawner thread, with the child set to die with us.
+fn spawn_child(mut command: Command) -> io::Result<Child> {
+    static SPAWNER: OnceLock<Mutex<mpsc::Sender<SpawnRequest>>> = OnceLock::new();
+    let parent = std::process::id();
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // The parent died between fork and prctl: the signal will never come.
+            if libc::getppid() as u32 != parent {
+                return Err(io::Error::other("the runner exited while starting a worker"));
+            }
+            Ok(())
+        });
+    }
+    command.process_group(0);
+    let spawner = SPAWNER.get_or_init(|| {
+        let (tx, rx) = mpsc::channel::<SpawnRequest>();
+        std::thread::Builder::new()
+            .name("worker-spawner".into())
+            .spawn(move || {
+                for (mut command, reply) in rx {
+                    let _ = reply.send(command.spawn());
+                }
+            })
+            .expect("a thread for spawning workers");
+        Mutex::new(tx)
+    });
+    let (reply_tx, reply_rx) = mpsc::channel();
+    spawner
+        .lock()
+        .unwrap()
+        .send((command, reply_tx))
+        .map_err(|_| io::Error::other("the worker spawner thread is gone"))?;
+    reply_rx.recv().map_err(|_| io::Error::other("the worker spawner thread is gone"))?
+}

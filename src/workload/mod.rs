@@ -1,0 +1,211 @@
+//! The clients under test: sequenced producers (in-process threads), consumers (child processes,
+//! so a crash is a real SIGKILL), and the final reader of the log (the ground truth).
+//!
+//! Nothing here writes files. Every observation goes to the runner as a [`TimedEvent`] on an
+//! [`EventSender`]: an `Event` whose `time_ms` is a placeholder (0.0) plus the `Instant` it
+//! happened; the runner, the one writer of the history, turns it into the final event with
+//! [`TimedEvent::stamped`] (milliseconds since the run's start).
+
+pub mod classify;
+pub mod commit_queue;
+pub mod consumer;
+pub mod consumer_process;
+pub mod log_reader;
+pub mod producer;
+pub mod record;
+#[cfg(test)]
+mod tests;
+
+use crate::error::Error;
+use crate::history::Event;
+use rdkafka::config::ClientConfig;
+use rdkafka::error::KafkaError;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+use std::time::Instant;
+
+pub use consumer::{ConsumerConfig, WorkerLine};
+pub use consumer_process::{ConsumerProcess, WorkerLauncher};
+pub use log_reader::{lag, read_log, GroupLag, LogReaderConfig, LogSummary};
+pub use producer::{KeyRouting, ProducerConfig, ProducerHandle, ProducerProgress};
+
+/// An event without its final time: `event.time_ms()` is 0.0 until the runner stamps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimedEvent {
+    /// When it happened (a delivery report arrived, a worker line was read, a SIGKILL was sent).
+    pub at: Instant,
+    pub event: Event,
+}
+
+impl TimedEvent {
+    pub fn now(event: Event) -> TimedEvent {
+        TimedEvent { at: Instant::now(), event }
+    }
+
+    /// The event with `time_ms` set to milliseconds from `start` to `at` (0.1 ms resolution, as
+    /// `history::ms_since`; an `at` before `start` gives 0). `Log` events carry no time.
+    pub fn stamped(self, start: Instant) -> Event {
+        let ms = (self.at.saturating_duration_since(start).as_secs_f64() * 10_000.0).round() / 10.0;
+        let mut event = self.event;
+        set_time(&mut event, ms);
+        event
+    }
+}
+
+fn set_time(event: &mut Event, ms: f64) {
+    match event {
+        Event::Send { time_ms, .. }
+        | Event::Processed { time_ms, .. }
+        | Event::Fault { time_ms, .. }
+        | Event::Commit { time_ms, .. }
+        | Event::Rebalance { time_ms, .. }
+        | Event::LeaderChange { time_ms, .. }
+        | Event::Worker { time_ms, .. }
+        | Event::Note { time_ms, .. } => *time_ms = ms,
+        Event::Log { .. } => {}
+    }
+}
+
+/// Where producers, consumer processes and the log reader hand their events. Unbounded: the
+/// senders are librdkafka callbacks and worker pipes, which must never block on the runner.
+pub type EventSender = tokio::sync::mpsc::UnboundedSender<TimedEvent>;
+pub type EventReceiver = tokio::sync::mpsc::UnboundedReceiver<TimedEvent>;
+
+/// Send and forget: a runner that stopped listening must not stop the clients.
+pub(crate) fn emit(events: &EventSender, event: Event) {
+    let _ = events.send(TimedEvent::now(event));
+}
+
+/// When a consumer tells the group it is done with a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CommitMode {
+    /// librdkafka's defaults: offsets stored when a record is handed to the application and
+    /// committed every `auto.commit.interval.ms`, processed or not.
+    Auto,
+    /// Auto-commit of offsets the application stores only after processing (sarama's
+    /// MarkMessage): `enable.auto.offset.store=false` + `store_offset` after processing.
+    AutoStoreAfterProcess,
+    /// `enable.auto.commit=false`; a synchronous commit of offset+1 after processing.
+    ManualSync,
+    /// `enable.auto.commit=false`; an asynchronous commit of offset+1 after processing.
+    ManualAsync,
+    /// `enable.auto.commit=false`; a synchronous commit of offset+1 on receipt, then processing.
+    BeforeProcess,
+}
+
+impl CommitMode {
+    pub const ALL: [CommitMode; 5] = [
+        CommitMode::Auto,
+        CommitMode::AutoStoreAfterProcess,
+        CommitMode::ManualSync,
+        CommitMode::ManualAsync,
+        CommitMode::BeforeProcess,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CommitMode::Auto => "auto",
+            CommitMode::AutoStoreAfterProcess => "auto-store-after-process",
+            CommitMode::ManualSync => "manual-sync",
+            CommitMode::ManualAsync => "manual-async",
+            CommitMode::BeforeProcess => "before-process",
+        }
+    }
+
+    /// The consumer properties this mode decides; a scenario may not set them itself.
+    pub fn consumer_properties(self) -> [(&'static str, &'static str); 2] {
+        let (commit, store) = match self {
+            CommitMode::Auto => ("true", "true"),
+            CommitMode::AutoStoreAfterProcess => ("true", "false"),
+            CommitMode::ManualSync | CommitMode::ManualAsync | CommitMode::BeforeProcess => ("false", "false"),
+        };
+        [("enable.auto.commit", commit), ("enable.auto.offset.store", store)]
+    }
+}
+
+impl fmt::Display for CommitMode {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for CommitMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        CommitMode::ALL.into_iter().find(|m| m.as_str() == s).ok_or_else(|| {
+            format!("unknown commit mode \"{s}\"; use one of: {}", CommitMode::ALL.map(|m| m.as_str()).join(", "))
+        })
+    }
+}
+
+/// A librdkafka client configuration: the harness's settings first, then the scenario's
+/// properties by their own names, which win.
+pub(crate) fn client_config(harness: &[(&str, &str)], properties: &BTreeMap<String, String>) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    for (k, v) in harness {
+        config.set(*k, *v);
+    }
+    for (k, v) in properties {
+        config.set(k, v);
+    }
+    config
+}
+
+/// A client that librdkafka refused to create, with the property it names when it names one.
+pub(crate) fn creation_error(client: &str, e: KafkaError) -> Error {
+    match e {
+        KafkaError::ClientConfig(_, description, key, value) => Error::Invalid(format!(
+            "{client}: librdkafka rejects property \"{key}\" = \"{value}\": {description}; \
+             see librdkafka's CONFIGURATION.md for the valid names and values"
+        )),
+        KafkaError::ClientCreation(message) => Error::Invalid(format!(
+            "{client}: librdkafka cannot create the client: {message}; check the client properties"
+        )),
+        other => Error::infra(format!("{client}: cannot create the client: {other}")),
+    }
+}
+
+#[cfg(test)]
+mod unit {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn commit_modes_round_trip_by_name() {
+        for mode in CommitMode::ALL {
+            assert_eq!(mode.as_str().parse::<CommitMode>(), Ok(mode));
+            let json = serde_json::to_string(&mode).unwrap();
+            assert_eq!(json, format!("\"{}\"", mode.as_str()));
+        }
+        let err = "manual".parse::<CommitMode>().unwrap_err();
+        assert!(err.contains("manual-sync"), "{err}");
+    }
+
+    #[test]
+    fn stamping_sets_time_relative_to_start() {
+        let start = Instant::now();
+        let at = start + Duration::from_micros(12_345);
+        let event = Event::Note { time_ms: 0.0, text: "x".into() };
+        let stamped = TimedEvent { at, event }.stamped(start);
+        assert_eq!(stamped.time_ms(), Some(12.3));
+        let early = TimedEvent { at: start, event: Event::Note { time_ms: 0.0, text: "y".into() } };
+        assert_eq!(early.stamped(start + Duration::from_secs(1)).time_ms(), Some(0.0));
+    }
+
+    #[test]
+    fn an_invalid_property_is_named() {
+        let props = BTreeMap::from([("no.such.property".to_string(), "1".to_string())]);
+        let result: std::result::Result<rdkafka::producer::BaseProducer, _> =
+            client_config(&[("bootstrap.servers", "127.0.0.1:1")], &props).create();
+        let err = creation_error("producer 1", result.err().unwrap()).to_string();
+        assert!(err.contains("no.such.property"), "{err}");
+        let props = BTreeMap::from([("acks".to_string(), "most".to_string())]);
+        let result: std::result::Result<rdkafka::producer::BaseProducer, _> = client_config(&[], &props).create();
+        let err = creation_error("producer 1", result.err().unwrap()).to_string();
+        assert!(err.contains("acks") && err.contains("most"), "{err}");
+    }
+}

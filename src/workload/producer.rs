@@ -1,0 +1,611 @@
+//! A sequenced producer: one thread per producer id sends messages 0, 1, 2, ... at a set rate and
+//! turns every delivery report into exactly one `Send` event (acked, failed or unknown).
+//!
+//! A `BaseProducer` polled by our own thread, not a `FutureProducer`: the delivery callback needs
+//! the raw message to ask librdkafka for its persistence status, and runs on this thread, so the
+//! bookkeeping needs no cross-thread hand-off. Each message's seq is its delivery opaque; a map of
+//! seq -> send time is the set of messages without a report, which makes "exactly one outcome per
+//! seq" a matter of removing from that map.
+//!
+//! A producer is never dropped unflushed (dropping purges): it stops by flushing with a bounded
+//! timeout, purging what is left (whose reports then arrive as errors and are classified), and
+//! recording whatever still has no report as `unknown`.
+
+use super::classify::{classify, persist_status};
+use super::record::{self, Encoder};
+use super::{client_config, creation_error, emit, EventSender};
+use crate::error::{Error, Result};
+use crate::history::{Event, PersistStatus, SendOutcome};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext, PurgeConfig};
+use rdkafka::ClientContext;
+use rdkafka::Message;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Flush timeout when the properties set no message timeout (librdkafka's default is 300 s).
+const DEFAULT_FLUSH_TIMEOUT: Duration = Duration::from_secs(30);
+/// After a purge, reports of purged messages arrive on the next polls; wait this long for them.
+const PURGE_REPORT_WAIT: Duration = Duration::from_secs(2);
+/// A paced producer that fell behind (queue full, in-flight cap) catches up by at most this much.
+const MAX_CATCH_UP: Duration = Duration::from_millis(100);
+
+pub const NO_REPORT_AT_END: &str = "no delivery report by the end of the run";
+pub const NO_REPORT_KILLED: &str = "no delivery report before the producer was killed";
+
+/// How a producer picks the partition of each message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum KeyRouting {
+    /// Partition `(seq + producer id) % partitions`, set explicitly: every partition gets every
+    /// n-th message, whatever the partitioner.
+    RoundRobin,
+    /// No explicit partition: librdkafka's partitioner hashes the key (`<producer>-<seq>`).
+    Hash,
+    /// Every message to this one partition.
+    Partition(i32),
+}
+
+impl fmt::Display for KeyRouting {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self {
+            KeyRouting::RoundRobin => f.write_str("round-robin"),
+            KeyRouting::Hash => f.write_str("hash"),
+            KeyRouting::Partition(p) => write!(f, "partition:{p}"),
+        }
+    }
+}
+
+impl FromStr for KeyRouting {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "round-robin" => Ok(KeyRouting::RoundRobin),
+            "hash" => Ok(KeyRouting::Hash),
+            _ => match s.strip_prefix("partition:").map(str::parse::<i32>) {
+                Some(Ok(p)) if p >= 0 => Ok(KeyRouting::Partition(p)),
+                _ => Err(format!(
+                    "unknown key routing \"{s}\"; use \"round-robin\", \"hash\" or \"partition:N\" (N >= 0)"
+                )),
+            },
+        }
+    }
+}
+
+impl TryFrom<String> for KeyRouting {
+    type Error = String;
+    fn try_from(s: String) -> std::result::Result<Self, String> {
+        s.parse()
+    }
+}
+
+impl From<KeyRouting> for String {
+    fn from(r: KeyRouting) -> String {
+        r.to_string()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProducerConfig {
+    pub id: u32,
+    /// Written into every message (see `record`); letters, digits, '-', '_', '.'.
+    pub run_id: String,
+    pub bootstrap_servers: String,
+    pub topic: String,
+    /// Partitions of the topic (for round-robin routing and checking `partition:N`).
+    pub partitions: i32,
+    /// Messages per second for this producer; 0 = as fast as the in-flight cap allows.
+    pub rate: u64,
+    pub payload_bytes: usize,
+    pub routing: KeyRouting,
+    /// How long to send, from the first start (a restart continues towards the same end).
+    #[serde(with = "duration_ms")]
+    pub duration: Duration,
+    /// Stop after this many messages (seqs 0..n), if reached before `duration`.
+    pub max_messages: Option<u64>,
+    /// Messages sent but without a delivery report, at most; bounds memory at rate 0 or during
+    /// an outage. Sending waits (polling) when reached.
+    pub max_in_flight: usize,
+    /// How long the final flush may take; default: the message timeout set in `properties`
+    /// plus 5 s, or 30 s.
+    #[serde(default, with = "opt_duration_ms")]
+    pub flush_timeout: Option<Duration>,
+    /// librdkafka producer properties by their own names (acks, enable.idempotence, ...).
+    pub properties: BTreeMap<String, String>,
+}
+
+impl ProducerConfig {
+    pub fn new(id: u32, run_id: &str, bootstrap_servers: &str, topic: &str, partitions: i32) -> ProducerConfig {
+        ProducerConfig {
+            id,
+            run_id: run_id.to_string(),
+            bootstrap_servers: bootstrap_servers.to_string(),
+            topic: topic.to_string(),
+            partitions,
+            rate: 1000,
+            payload_bytes: 256,
+            routing: KeyRouting::RoundRobin,
+            duration: Duration::from_secs(30),
+            max_messages: None,
+            max_in_flight: 10_000,
+            flush_timeout: None,
+            properties: BTreeMap::new(),
+        }
+    }
+
+    pub fn property(mut self, name: &str, value: &str) -> ProducerConfig {
+        self.properties.insert(name.to_string(), value.to_string());
+        self
+    }
+
+    fn effective_flush_timeout(&self) -> Duration {
+        if let Some(t) = self.flush_timeout {
+            return t;
+        }
+        ["delivery.timeout.ms", "message.timeout.ms"]
+            .iter()
+            .find_map(|k| self.properties.get(*k).and_then(|v| v.parse::<u64>().ok()))
+            .map(|ms| Duration::from_millis(ms) + Duration::from_secs(5))
+            .unwrap_or(DEFAULT_FLUSH_TIMEOUT)
+    }
+
+    fn validate(&self) -> Result<()> {
+        record::validate_run_id(&self.run_id)?;
+        let who = format!("producer {}", self.id);
+        if self.partitions < 1 {
+            return Err(Error::Invalid(format!("{who}: the topic needs at least one partition")));
+        }
+        if let KeyRouting::Partition(p) = self.routing {
+            if p >= self.partitions {
+                return Err(Error::Invalid(format!(
+                    "{who}: key routing partition:{p} but the topic has {} partitions (0..{})",
+                    self.partitions,
+                    self.partitions - 1
+                )));
+            }
+        }
+        if self.max_in_flight == 0 {
+            return Err(Error::Invalid(format!("{who}: max_in_flight must be at least 1")));
+        }
+        Ok(())
+    }
+
+    fn partition_of(&self, seq: u64) -> Option<i32> {
+        match self.routing {
+            KeyRouting::RoundRobin => Some(((seq + u64::from(self.id)) % self.partitions as u64) as i32),
+            KeyRouting::Hash => None,
+            KeyRouting::Partition(p) => Some(p),
+        }
+    }
+}
+
+/// Counts for a progress bar; shared by every instance of one producer id.
+#[derive(Debug, Default)]
+pub struct ProducerProgress {
+    /// Handed to librdkafka (enqueued).
+    pub sent: AtomicU64,
+    pub acked: AtomicU64,
+    pub failed: AtomicU64,
+    pub unknown: AtomicU64,
+}
+
+impl ProducerProgress {
+    /// (sent, acked, failed, unknown)
+    pub fn snapshot(&self) -> (u64, u64, u64, u64) {
+        (
+            self.sent.load(Ordering::Relaxed),
+            self.acked.load(Ordering::Relaxed),
+            self.failed.load(Ordering::Relaxed),
+            self.unknown.load(Ordering::Relaxed),
+        )
+    }
+
+    fn count(&self, outcome: SendOutcome) {
+        let counter = match outcome {
+            SendOutcome::Acked => &self.acked,
+            SendOutcome::Failed => &self.failed,
+            SendOutcome::Unknown => &self.unknown,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+const RUN: u8 = 0;
+const STOP: u8 = 1;
+const KILL: u8 = 2;
+
+/// What survives a kill: the next seq, the end of sending, the counters.
+struct Shared {
+    next_seq: AtomicU64,
+    deadline: Instant,
+    progress: Arc<ProducerProgress>,
+}
+
+/// One running producer instance (a thread).
+struct Session {
+    control: Arc<AtomicU8>,
+    done: tokio::sync::oneshot::Receiver<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+/// The runner's handle on one producer id. `start` begins sending at once.
+pub struct ProducerHandle {
+    config: Arc<ProducerConfig>,
+    events: EventSender,
+    shared: Arc<Shared>,
+    session: Option<Session>,
+}
+
+impl ProducerHandle {
+    /// Validate the configuration, create the client (an invalid property is an error naming
+    /// it) and start sending on a new thread.
+    pub fn start(config: ProducerConfig, events: EventSender) -> Result<ProducerHandle> {
+        config.validate()?;
+        let shared = Arc::new(Shared {
+            next_seq: AtomicU64::new(0),
+            deadline: Instant::now() + config.duration,
+            progress: Arc::new(ProducerProgress::default()),
+        });
+        let mut handle = ProducerHandle { config: Arc::new(config), events, shared, session: None };
+        handle.spawn()?;
+        Ok(handle)
+    }
+
+    pub fn id(&self) -> u32 {
+        self.config.id
+    }
+
+    pub fn progress(&self) -> Arc<ProducerProgress> {
+        self.shared.progress.clone()
+    }
+
+    /// The seq the next message will carry (= messages sent so far by this producer id).
+    pub fn next_seq(&self) -> u64 {
+        self.shared.next_seq.load(Ordering::SeqCst)
+    }
+
+    /// True while an instance is sending or flushing.
+    pub fn is_running(&self) -> bool {
+        self.session.as_ref().is_some_and(|s| !s.thread.is_finished())
+    }
+
+    /// Wait until the instance finishes by itself (duration over or max_messages sent, then
+    /// flushed and every message accounted for).
+    pub async fn wait(&mut self) {
+        if let Some(session) = self.session.take() {
+            let _ = session.done.await;
+            let _ = session.thread.join();
+        }
+    }
+
+    /// Stop sending now, flush (bounded), account for every message, then return.
+    pub async fn stop(&mut self) {
+        if let Some(s) = &self.session {
+            s.control.store(STOP, Ordering::SeqCst);
+        }
+        self.wait().await;
+    }
+
+    /// A `producer:N` fault: stop sending at once, purge queued and in-flight messages (their
+    /// error reports are classified: queued -> failed, in flight -> unknown), record the rest as
+    /// unknown. `restart` continues with the next seq.
+    pub async fn kill(&mut self) {
+        if let Some(s) = &self.session {
+            s.control.store(KILL, Ordering::SeqCst);
+        }
+        let was_running = self.session.is_some();
+        self.wait().await;
+        if was_running {
+            emit(&self.events, worker_event(self.config.id, "killed"));
+        }
+    }
+
+    /// A new producer instance with the same id, from the next seq, towards the same end.
+    pub fn restart(&mut self) -> Result<()> {
+        if self.is_running() {
+            return Err(Error::Invalid(format!(
+                "producer {} is still running; kill or stop it before a restart",
+                self.config.id
+            )));
+        }
+        self.session = None;
+        self.spawn()?;
+        emit(&self.events, worker_event(self.config.id, "restarted"));
+        Ok(())
+    }
+
+    fn spawn(&mut self) -> Result<()> {
+        let who = format!("producer {}", self.config.id);
+        let context = DeliveryContext {
+            producer: self.config.id,
+            outstanding: Mutex::new(HashMap::new()),
+            events: self.events.clone(),
+            progress: self.shared.progress.clone(),
+        };
+        let client_id = format!("kafka-chaos-producer-{}", self.config.id);
+        let harness =
+            [("bootstrap.servers", self.config.bootstrap_servers.as_str()), ("client.id", client_id.as_str())];
+        let producer: BaseProducer<DeliveryContext> = client_config(&harness, &self.config.properties)
+            .create_with_context(context)
+            .map_err(|e| creation_error(&who, e))?;
+        let encoder = Encoder::new(&self.config.run_id, self.config.id, self.config.payload_bytes)?;
+        let control = Arc::new(AtomicU8::new(RUN));
+        let (done_tx, done) = tokio::sync::oneshot::channel();
+        let sender = Sender {
+            producer,
+            encoder,
+            config: self.config.clone(),
+            shared: self.shared.clone(),
+            control: control.clone(),
+        };
+        let thread = std::thread::Builder::new()
+            .name(format!("producer-{}", self.config.id))
+            .spawn(move || {
+                sender.run();
+                let _ = done_tx.send(());
+            })
+            .map_err(|e| Error::io(format!("cannot start a thread for {who}"), e))?;
+        self.session = Some(Session { control, done, thread });
+        Ok(())
+    }
+}
+
+impl Drop for ProducerHandle {
+    /// The thread still flushes and accounts for every message; nobody waits for it.
+    fn drop(&mut self) {
+        if let Some(s) = &self.session {
+            let _ = s.control.compare_exchange(RUN, STOP, Ordering::SeqCst, Ordering::SeqCst);
+        }
+    }
+}
+
+fn worker_event(id: u32, state: &str) -> Event {
+    Event::Worker { time_ms: 0.0, role: "producer".into(), id, state: state.into() }
+}
+
+/// The thread body of one producer instance.
+struct Sender {
+    producer: BaseProducer<DeliveryContext>,
+    encoder: Encoder,
+    config: Arc<ProducerConfig>,
+    shared: Arc<Shared>,
+    control: Arc<AtomicU8>,
+}
+
+impl Sender {
+    fn run(mut self) {
+        let interval = (self.config.rate > 0).then(|| Duration::from_secs_f64(1.0 / self.config.rate as f64));
+        let mut next_due = Instant::now();
+        loop {
+            if self.control.load(Ordering::SeqCst) != RUN {
+                break;
+            }
+            let now = Instant::now();
+            if now >= self.shared.deadline {
+                break;
+            }
+            let seq = self.shared.next_seq.load(Ordering::SeqCst);
+            if self.config.max_messages.is_some_and(|max| seq >= max) {
+                break;
+            }
+            if interval.is_some() && now < next_due {
+                self.producer.poll((next_due - now).min(Duration::from_millis(50)));
+                continue;
+            }
+            if self.producer.context().in_flight() >= self.config.max_in_flight {
+                self.producer.poll(Duration::from_millis(5));
+                continue;
+            }
+            if !self.send(seq) {
+                break;
+            }
+            self.shared.next_seq.store(seq + 1, Ordering::SeqCst);
+            if let Some(interval) = interval {
+                next_due += interval;
+                if next_due + MAX_CATCH_UP < Instant::now() {
+                    next_due = Instant::now();
+                }
+            }
+            // Serve delivery reports as they come, so latencies are measured when they arrive.
+            self.producer.poll(Duration::ZERO);
+        }
+        let killed = self.control.load(Ordering::SeqCst) == KILL;
+        self.finish(killed);
+    }
+
+    /// Hand message `seq` to librdkafka, waiting out a full queue. False if the producer was told
+    /// to stop before the message could be enqueued: it was never sent and its seq stays unused.
+    fn send(&mut self, seq: u64) -> bool {
+        let id = self.config.id;
+        let partition = self.config.partition_of(seq);
+        let context = self.producer.context().clone();
+        let (key, value) = self.encoder.encode(id, seq);
+        let mut record = BaseRecord::with_opaque_to(&self.config.topic, seq as usize).key(key).payload(value);
+        if let Some(p) = partition {
+            record = record.partition(p);
+        }
+        context.begin(seq);
+        loop {
+            match self.producer.send(record) {
+                Ok(()) => {
+                    self.shared.progress.sent.fetch_add(1, Ordering::Relaxed);
+                    return true;
+                }
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
+                    if self.control.load(Ordering::SeqCst) != RUN {
+                        context.forget(seq);
+                        return false;
+                    }
+                    record = returned;
+                    self.producer.poll(Duration::from_millis(10));
+                }
+                Err((e, _)) => {
+                    // Refused before enqueueing (too large, unknown partition): never sent.
+                    context.report(
+                        seq,
+                        SendOutcome::Failed,
+                        Some(PersistStatus::NotPersisted),
+                        None,
+                        None,
+                        Some(format!(
+                            "{}; refused before enqueueing",
+                            e.rdkafka_error_code().map(|c| c.to_string()).unwrap_or_else(|| e.to_string())
+                        )),
+                    );
+                    self.shared.progress.sent.fetch_add(1, Ordering::Relaxed);
+                    return true;
+                }
+            }
+        }
+    }
+
+    fn finish(self, killed: bool) {
+        let context = self.producer.context().clone();
+        if !killed {
+            let deadline = Instant::now() + self.config.effective_flush_timeout();
+            while context.in_flight() > 0 && Instant::now() < deadline {
+                if self.control.load(Ordering::SeqCst) == KILL {
+                    break;
+                }
+                // flush (not just poll) so batches held by linger.ms go out at once.
+                let _ = self.producer.flush(Duration::from_millis(100));
+            }
+        }
+        if context.in_flight() > 0 {
+            self.producer.purge(PurgeConfig::default().queue().inflight());
+            let deadline = Instant::now() + PURGE_REPORT_WAIT;
+            while context.in_flight() > 0 && Instant::now() < deadline {
+                self.producer.poll(Duration::from_millis(50));
+            }
+        }
+        let killed = killed || self.control.load(Ordering::SeqCst) == KILL;
+        context.close(if killed { NO_REPORT_KILLED } else { NO_REPORT_AT_END });
+        // Dropping purges and flushes again: nothing is left, and late reports are ignored
+        // because their seqs are no longer outstanding.
+        drop(self.producer);
+    }
+}
+
+/// Turns delivery reports into `Send` events. Shared by the sending thread and the callback
+/// (which runs on the same thread, inside `poll`/`flush`).
+struct DeliveryContext {
+    producer: u32,
+    /// seq -> when it was handed to librdkafka: the messages without an outcome yet.
+    outstanding: Mutex<HashMap<u64, Instant>>,
+    events: EventSender,
+    progress: Arc<ProducerProgress>,
+}
+
+impl DeliveryContext {
+    fn begin(&self, seq: u64) {
+        self.outstanding.lock().unwrap().insert(seq, Instant::now());
+    }
+
+    fn forget(&self, seq: u64) {
+        self.outstanding.lock().unwrap().remove(&seq);
+    }
+
+    fn in_flight(&self) -> usize {
+        self.outstanding.lock().unwrap().len()
+    }
+
+    /// Record the one outcome of `seq`, if it has none yet.
+    fn report(
+        &self,
+        seq: u64,
+        outcome: SendOutcome,
+        status: Option<PersistStatus>,
+        partition: Option<i32>,
+        offset: Option<i64>,
+        error: Option<String>,
+    ) {
+        let Some(sent_at) = self.outstanding.lock().unwrap().remove(&seq) else {
+            return;
+        };
+        let latency_ms = (outcome != SendOutcome::Unknown || status.is_some())
+            .then(|| (sent_at.elapsed().as_secs_f64() * 10_000.0).round() / 10.0);
+        self.progress.count(outcome);
+        emit(
+            &self.events,
+            Event::Send {
+                time_ms: 0.0,
+                producer: self.producer,
+                seq,
+                outcome,
+                partition,
+                offset,
+                status,
+                latency_ms,
+                error,
+            },
+        );
+    }
+
+    /// Every message still without a report becomes `unknown`, in seq order.
+    fn close(&self, reason: &str) {
+        let mut left: Vec<u64> = self.outstanding.lock().unwrap().keys().copied().collect();
+        left.sort_unstable();
+        for seq in left {
+            self.report(seq, SendOutcome::Unknown, None, None, None, Some(reason.to_string()));
+        }
+    }
+}
+
+impl ClientContext for DeliveryContext {}
+
+impl ProducerContext for DeliveryContext {
+    type DeliveryOpaque = usize;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, seq: usize) {
+        let seq = seq as u64;
+        match result {
+            Ok(msg) => {
+                // acks=0 reports success with an invalid offset (-1001): record none then.
+                let offset = (msg.offset() >= 0).then_some(msg.offset());
+                let partition = (msg.partition() >= 0).then_some(msg.partition());
+                self.report(seq, SendOutcome::Acked, Some(persist_status(msg)), partition, offset, None);
+            }
+            Err((err, msg)) => {
+                let status = persist_status(msg);
+                let c = classify(err, Some(status));
+                let partition = (msg.partition() >= 0).then_some(msg.partition());
+                self.report(seq, c.outcome, Some(status), partition, None, Some(c.reason));
+            }
+        }
+    }
+}
+
+mod duration_ms {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::time::Duration;
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_millis() as u64)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        Ok(Duration::from_millis(u64::deserialize(d)?))
+    }
+}
+
+mod opt_duration_ms {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::time::Duration;
+
+    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_some(&(d.as_millis() as u64)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        Ok(Option::<u64>::deserialize(d)?.map(Duration::from_millis))
+    }
+}
