@@ -8,8 +8,10 @@ CARGO ?= cargo
 
 .PHONY: demo test engine image deps build unit clean-containers
 
+# Every cluster operation verified, then the smoke scenario: two cells, reports in reports/latest.
 demo: engine image build
 	$(BIN) cluster smoke --kafka-version $(KAFKA_VERSION)
+	$(BIN) run scenarios/smoke.toml
 
 # Unit tests first (no Docker), then the real-cluster tests one at a time: two clusters at once do
 # not fit two cores.

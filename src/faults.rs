@@ -28,18 +28,33 @@ impl Victim {
     }
 }
 
-/// Resolve a target against the cluster as it is now.
+/// How long resolving a target may retry: metadata can be briefly unavailable mid-fault.
+const RESOLVE_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Resolve a target against the cluster as it is now, retrying while metadata is unavailable.
 pub async fn resolve(target: FaultTarget, cluster: &Cluster, topic: &str) -> Result<Vec<Victim>> {
+    let began = std::time::Instant::now();
+    loop {
+        match resolve_once(target, cluster, topic).await {
+            Ok(victims) => return Ok(victims),
+            Err(e) if began.elapsed() >= RESOLVE_TIMEOUT => return Err(e),
+            Err(_) => tokio::time::sleep(Duration::from_millis(500)).await,
+        }
+    }
+}
+
+async fn resolve_once(target: FaultTarget, cluster: &Cluster, topic: &str) -> Result<Vec<Victim>> {
+    let topology = cluster.running_topology()?;
     Ok(match target {
         FaultTarget::Leader(p) => {
-            let state = cluster.topology.partition(topic, p as i32).await?;
+            let state = topology.partition(topic, p as i32).await?;
             let leader = state
                 .leader
                 .ok_or_else(|| Error::infra(format!("partition {p} has no leader to fault")))?;
             vec![Victim::Node(leader)]
         }
         FaultTarget::Followers(p) => {
-            let state = cluster.topology.partition(topic, p as i32).await?;
+            let state = topology.partition(topic, p as i32).await?;
             state.followers().into_iter().map(Victim::Node).collect()
         }
         FaultTarget::Controller => vec![Victim::Node(cluster.active_controller().await?)],

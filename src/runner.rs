@@ -63,17 +63,17 @@ pub async fn run_cell(cluster: Arc<Cluster>, ctx: CellContext) -> Result<CellRun
         .create_topic(&topic, plan.topic.partitions as i32, plan.topic.replication_factor as i32, &cell.topic)
         .await?;
 
+    // Events queue in the channel until the writer starts with the producers: time 0 of the
+    // history is time 0 of the fault schedule.
     let (events, receiver) = tokio::sync::mpsc::unbounded_channel::<TimedEvent>();
-    let start = Instant::now();
     let history_path = dir.join(checker::HISTORY_FILE);
-    let writer = spawn_writer(&history_path, start, receiver)?;
     let mut notes = Vec::new();
 
     phase("consumers");
     let consumers: Shared<ConsumerProcess> = Arc::new(Mutex::new(Vec::new()));
     let bootstrap = cluster.bootstrap_servers();
     for id in 0..workload.consumers {
-        let mut config = ConsumerConfig::new(id, &run_id, &bootstrap, &topic, &group, commit_mode(cell.commit));
+        let mut config = ConsumerConfig::new(id, &run_id, &bootstrap, &topic, &group, cell.commit);
         config.commit_every = workload.commit_every;
         config.processing_ms = workload.processing.as_secs_f64() * 1000.0;
         config.processing_buffer = workload.processing_buffer as usize;
@@ -86,19 +86,21 @@ pub async fn run_cell(cluster: Arc<Cluster>, ctx: CellContext) -> Result<CellRun
     }
 
     phase("producing");
+    // The clock of the fault schedule and of the history starts with the producers.
+    let faults_start = Instant::now();
+    let writer = spawn_writer(&history_path, faults_start, receiver)?;
     let producers: Shared<ProducerHandle> = Arc::new(Mutex::new(Vec::new()));
     let per_producer_rate = workload.rate.div_ceil(workload.producers.max(1) as u64);
     for id in 0..workload.producers {
         let mut config = ProducerConfig::new(id, &run_id, &bootstrap, &topic, plan.topic.partitions as i32);
         config.rate = per_producer_rate;
         config.payload_bytes = workload.payload_bytes as usize;
-        config.routing = routing(&workload.key_routing);
+        config.routing = workload.key_routing.clone();
         config.duration = workload.duration;
         config.properties = cell.producer.clone();
         producers.lock().await.push(ProducerHandle::start(config, events.clone())?);
     }
-    // The clock of the fault schedule starts with the producers.
-    let faults_start = Instant::now();
+
     let fault_tasks: Vec<_> = cell
         .faults
         .iter()
@@ -184,18 +186,6 @@ pub async fn run_cell(cluster: Arc<Cluster>, ctx: CellContext) -> Result<CellRun
     checker::write_analysis(&dir, &analysis)?;
     checker::write_timeline_csv(&dir, &analysis)?;
     Ok(CellRun { analysis, notes, cluster_healthy })
-}
-
-fn commit_mode(mode: crate::scenario::CommitMode) -> workload::CommitMode {
-    mode.as_str().parse().expect("the scenario and the workload name commit modes alike")
-}
-
-fn routing(routing: &crate::scenario::KeyRouting) -> workload::KeyRouting {
-    match routing {
-        crate::scenario::KeyRouting::RoundRobin => workload::KeyRouting::RoundRobin,
-        crate::scenario::KeyRouting::Hash => workload::KeyRouting::Hash,
-        crate::scenario::KeyRouting::Partition(p) => workload::KeyRouting::Partition(*p as i32),
-    }
 }
 
 fn note(events: &EventSender, text: &str) {

@@ -57,23 +57,70 @@ impl Cluster {
         Ok(began.elapsed())
     }
 
-    /// Freeze every process of the node (cgroup freezer): connections stay open, nothing answers.
+    /// Freeze every process of the node: connections stay open, nothing answers. The cgroup
+    /// freezer (`docker pause`) can fail to freeze a busy JVM in time ("unable to freeze"); after
+    /// a few tries the broker is stopped with SIGSTOP instead, which cannot fail.
     pub async fn pause(&self, id: i32) -> Result<Duration> {
         let node = self.node(id)?;
         let began = Instant::now();
-        self.docker.pause_container(&node.container).await.map_err(|e| self.op_error("pause", id, e))?;
-        self.wait_container(id, "pause", |_, paused| paused).await?;
-        self.set_state(id, NodeState::Paused);
+        let mut last_error = String::new();
+        for _ in 0..3 {
+            match self.docker.pause_container(&node.container).await {
+                Ok(()) => {
+                    self.wait_container(id, "pause", |_, paused| paused).await?;
+                    self.set_state(id, NodeState::Paused);
+                    return Ok(began.elapsed());
+                }
+                Err(e) => {
+                    last_error = e.to_string();
+                    // A half-frozen cgroup must be thawed before the next try.
+                    let _ = self.docker.unpause_container(&node.container).await;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+        }
+        tracing::warn!(node = %node.label(), error = %last_error, "the freezer failed; pausing with SIGSTOP");
+        self.signal(id, "SIGSTOP").await.map_err(|e| self.op_error("pause", id, e))?;
+        self.wait_process_state(id, true).await?;
+        self.set_state(id, NodeState::SigStopped);
         Ok(began.elapsed())
     }
 
     pub async fn resume(&self, id: i32) -> Result<Duration> {
         let node = self.node(id)?;
         let began = Instant::now();
-        self.docker.unpause_container(&node.container).await.map_err(|e| self.op_error("resume", id, e))?;
-        self.wait_container(id, "resume", |running, paused| running && !paused).await?;
+        if self.state(id) == NodeState::SigStopped {
+            self.signal(id, "SIGCONT").await.map_err(|e| self.op_error("resume", id, e))?;
+            self.wait_process_state(id, false).await?;
+        } else {
+            self.docker.unpause_container(&node.container).await.map_err(|e| self.op_error("resume", id, e))?;
+            self.wait_container(id, "resume", |running, paused| running && !paused).await?;
+        }
         self.set_state(id, NodeState::Running);
         Ok(began.elapsed())
+    }
+
+    async fn signal(&self, id: i32, signal: &str) -> std::result::Result<(), testcontainers::bollard::errors::Error> {
+        let node = self.node(id).expect("checked by the caller");
+        self.docker.kill_container(&node.container, Some(KillContainerOptions { signal: signal.into() })).await
+    }
+
+    /// Wait until the broker process (PID 1 of the container) is stopped by a signal, or not.
+    async fn wait_process_state(&self, id: i32, stopped: bool) -> Result<()> {
+        let node = self.node(id)?;
+        let docker = &self.docker;
+        wait_until(Duration::from_secs(10), || async {
+            // Field 3 of /proc/1/stat is the state; T means stopped by a signal.
+            match super::docker::exec(docker, &node.container, &["cat", "/proc/1/stat"]).await {
+                Ok((0, stat)) => {
+                    let state = stat.rsplit(')').next().and_then(|rest| rest.split_whitespace().next());
+                    (state == Some("T")) == stopped
+                }
+                _ => false,
+            }
+        })
+        .await
+        .map_err(|_| Error::infra(format!("{}: SIGSTOP/SIGCONT not observed within 10 s", node.label())))
     }
 
     /// Cut the node off from its peers and from clients: disconnected from the run's network, it

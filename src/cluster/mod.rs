@@ -73,7 +73,10 @@ pub enum NodeState {
     Running,
     Killed,
     Stopped,
+    /// Frozen by the cgroup freezer (`docker pause`).
     Paused,
+    /// Frozen by SIGSTOP, when the freezer failed.
+    SigStopped,
     Isolated,
 }
 
@@ -209,6 +212,20 @@ impl Cluster {
         v
     }
 
+    /// A topology client that knows only the brokers no fault holds: a paused broker keeps its
+    /// connections open and would swallow metadata requests until they time out.
+    pub fn running_topology(&self) -> Result<Topology> {
+        let running: Vec<Node> = self
+            .brokers()
+            .filter(|n| self.state(n.id) == NodeState::Running)
+            .cloned()
+            .collect();
+        if running.is_empty() {
+            return Err(Error::infra("no broker is running"));
+        }
+        Topology::connect(&bootstrap_of(&running))
+    }
+
     /// The active KRaft controller, as the metadata quorum reports it (`LeaderId`). Asked through a
     /// running broker's own tool, because the controller id clients see in metadata is not the
     /// quorum leader under KRaft.
@@ -238,7 +255,7 @@ impl Cluster {
         for (id, state) in self.faulted() {
             let took = match state {
                 NodeState::Killed | NodeState::Stopped => self.restart(id).await?,
-                NodeState::Paused => self.resume(id).await?,
+                NodeState::Paused | NodeState::SigStopped => self.resume(id).await?,
                 NodeState::Isolated => self.heal(id).await?,
                 NodeState::Running => continue,
             };

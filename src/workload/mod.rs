@@ -20,16 +20,15 @@ use crate::error::Error;
 use crate::history::Event;
 use rdkafka::config::ClientConfig;
 use rdkafka::error::KafkaError;
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::fmt;
-use std::str::FromStr;
 use std::time::Instant;
 
+/// The scenario's names for these, reused so a scenario value goes to a client unchanged.
+pub use crate::scenario::{CommitMode, KeyRouting};
 pub use consumer::{ConsumerConfig, WorkerLine};
 pub use consumer_process::{ConsumerProcess, WorkerLauncher};
 pub use log_reader::{lag, read_log, GroupLag, LogReaderConfig, LogSummary};
-pub use producer::{KeyRouting, ProducerConfig, ProducerHandle, ProducerProgress};
+pub use producer::{ProducerConfig, ProducerHandle, ProducerProgress};
 
 /// An event without its final time: `event.time_ms()` is 0.0 until the runner stamps it.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,70 +77,6 @@ pub(crate) fn emit(events: &EventSender, event: Event) {
     let _ = events.send(TimedEvent::now(event));
 }
 
-/// When a consumer tells the group it is done with a record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum CommitMode {
-    /// librdkafka's defaults: offsets stored when a record is handed to the application and
-    /// committed every `auto.commit.interval.ms`, processed or not.
-    Auto,
-    /// Auto-commit of offsets the application stores only after processing (sarama's
-    /// MarkMessage): `enable.auto.offset.store=false` + `store_offset` after processing.
-    AutoStoreAfterProcess,
-    /// `enable.auto.commit=false`; a synchronous commit of offset+1 after processing.
-    ManualSync,
-    /// `enable.auto.commit=false`; an asynchronous commit of offset+1 after processing.
-    ManualAsync,
-    /// `enable.auto.commit=false`; a synchronous commit of offset+1 on receipt, then processing.
-    BeforeProcess,
-}
-
-impl CommitMode {
-    pub const ALL: [CommitMode; 5] = [
-        CommitMode::Auto,
-        CommitMode::AutoStoreAfterProcess,
-        CommitMode::ManualSync,
-        CommitMode::ManualAsync,
-        CommitMode::BeforeProcess,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CommitMode::Auto => "auto",
-            CommitMode::AutoStoreAfterProcess => "auto-store-after-process",
-            CommitMode::ManualSync => "manual-sync",
-            CommitMode::ManualAsync => "manual-async",
-            CommitMode::BeforeProcess => "before-process",
-        }
-    }
-
-    /// The consumer properties this mode decides; a scenario may not set them itself.
-    pub fn consumer_properties(self) -> [(&'static str, &'static str); 2] {
-        let (commit, store) = match self {
-            CommitMode::Auto => ("true", "true"),
-            CommitMode::AutoStoreAfterProcess => ("true", "false"),
-            CommitMode::ManualSync | CommitMode::ManualAsync | CommitMode::BeforeProcess => ("false", "false"),
-        };
-        [("enable.auto.commit", commit), ("enable.auto.offset.store", store)]
-    }
-}
-
-impl fmt::Display for CommitMode {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for CommitMode {
-    type Err = String;
-
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        CommitMode::ALL.into_iter().find(|m| m.as_str() == s).ok_or_else(|| {
-            format!("unknown commit mode \"{s}\"; use one of: {}", CommitMode::ALL.map(|m| m.as_str()).join(", "))
-        })
-    }
-}
-
 /// A librdkafka client configuration: the harness's settings first, then the scenario's
 /// properties by their own names, which win.
 pub(crate) fn client_config(harness: &[(&str, &str)], properties: &BTreeMap<String, String>) -> ClientConfig {
@@ -173,17 +108,6 @@ pub(crate) fn creation_error(client: &str, e: KafkaError) -> Error {
 mod unit {
     use super::*;
     use std::time::Duration;
-
-    #[test]
-    fn commit_modes_round_trip_by_name() {
-        for mode in CommitMode::ALL {
-            assert_eq!(mode.as_str().parse::<CommitMode>(), Ok(mode));
-            let json = serde_json::to_string(&mode).unwrap();
-            assert_eq!(json, format!("\"{}\"", mode.as_str()));
-        }
-        let err = "manual".parse::<CommitMode>().unwrap_err();
-        assert!(err.contains("manual-sync"), "{err}");
-    }
 
     #[test]
     fn stamping_sets_time_relative_to_start() {

@@ -13,7 +13,7 @@
 
 use super::classify::{classify, persist_status};
 use super::record::{self, Encoder};
-use super::{client_config, creation_error, emit, EventSender};
+use super::{client_config, creation_error, emit, EventSender, KeyRouting};
 use crate::error::{Error, Result};
 use crate::history::{Event, PersistStatus, SendOutcome};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
@@ -22,8 +22,6 @@ use rdkafka::ClientContext;
 use rdkafka::Message;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
-use std::fmt;
-use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -38,59 +36,6 @@ const MAX_CATCH_UP: Duration = Duration::from_millis(100);
 pub const NO_REPORT_AT_END: &str = "no delivery report by the end of the run";
 pub const NO_REPORT_KILLED: &str = "no delivery report before the producer was killed";
 
-/// How a producer picks the partition of each message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub enum KeyRouting {
-    /// Partition `(seq + producer id) % partitions`, set explicitly: every partition gets every
-    /// n-th message, whatever the partitioner.
-    RoundRobin,
-    /// No explicit partition: librdkafka's partitioner hashes the key (`<producer>-<seq>`).
-    Hash,
-    /// Every message to this one partition.
-    Partition(i32),
-}
-
-impl fmt::Display for KeyRouting {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        match self {
-            KeyRouting::RoundRobin => f.write_str("round-robin"),
-            KeyRouting::Hash => f.write_str("hash"),
-            KeyRouting::Partition(p) => write!(f, "partition:{p}"),
-        }
-    }
-}
-
-impl FromStr for KeyRouting {
-    type Err = String;
-
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        match s {
-            "round-robin" => Ok(KeyRouting::RoundRobin),
-            "hash" => Ok(KeyRouting::Hash),
-            _ => match s.strip_prefix("partition:").map(str::parse::<i32>) {
-                Some(Ok(p)) if p >= 0 => Ok(KeyRouting::Partition(p)),
-                _ => Err(format!(
-                    "unknown key routing \"{s}\"; use \"round-robin\", \"hash\" or \"partition:N\" (N >= 0)"
-                )),
-            },
-        }
-    }
-}
-
-impl TryFrom<String> for KeyRouting {
-    type Error = String;
-    fn try_from(s: String) -> std::result::Result<Self, String> {
-        s.parse()
-    }
-}
-
-impl From<KeyRouting> for String {
-    fn from(r: KeyRouting) -> String {
-        r.to_string()
-    }
-}
-
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ProducerConfig {
     pub id: u32,
@@ -103,6 +48,8 @@ pub struct ProducerConfig {
     /// Messages per second for this producer; 0 = as fast as the in-flight cap allows.
     pub rate: u64,
     pub payload_bytes: usize,
+    /// round-robin: partition `(seq + producer id) % partitions`, set explicitly; hash: no
+    /// partition, librdkafka's partitioner hashes the key `<producer>-<seq>`; partition:N.
     pub routing: KeyRouting,
     /// How long to send, from the first start (a restart continues towards the same end).
     #[serde(with = "duration_ms")]
@@ -162,7 +109,7 @@ impl ProducerConfig {
             return Err(Error::Invalid(format!("{who}: the topic needs at least one partition")));
         }
         if let KeyRouting::Partition(p) = self.routing {
-            if p >= self.partitions {
+            if i64::from(p) >= i64::from(self.partitions) {
                 return Err(Error::Invalid(format!(
                     "{who}: key routing partition:{p} but the topic has {} partitions (0..{})",
                     self.partitions,
@@ -180,7 +127,7 @@ impl ProducerConfig {
         match self.routing {
             KeyRouting::RoundRobin => Some(((seq + u64::from(self.id)) % self.partitions as u64) as i32),
             KeyRouting::Hash => None,
-            KeyRouting::Partition(p) => Some(p),
+            KeyRouting::Partition(p) => Some(p as i32),
         }
     }
 }

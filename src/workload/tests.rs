@@ -210,15 +210,6 @@ fn an_invalid_property_fails_at_start_with_its_name() {
     assert!(err.contains("partition:2"), "{err}");
 }
 
-#[test]
-fn key_routing_by_name() {
-    for s in ["round-robin", "hash", "partition:3"] {
-        assert_eq!(s.parse::<KeyRouting>().unwrap().to_string(), s);
-    }
-    assert!("partition:-1".parse::<KeyRouting>().is_err());
-    assert!("random".parse::<KeyRouting>().unwrap_err().contains("round-robin"));
-}
-
 /// Collects a worker's lines in memory; stops the worker once `target` records are processed.
 struct Collect {
     lines: Mutex<Vec<WorkerLine>>,
