@@ -330,10 +330,7 @@ impl ConsumerContext for WorkerContext {
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Revoke(tpl) = rebalance {
             let partitions = partitions_of(tpl);
-            if matches!(
-                self.shared.config.commit,
-                CommitMode::ManualSync | CommitMode::ManualAsync | CommitMode::BeforeProcess
-            ) {
+            if self.shared.config.commit.is_manual() {
                 self.shared.commit_pending(consumer, true, Some(&partitions));
             }
             self.shared.emit(WorkerLine::Rebalance { kind: "revoke".into(), partitions });
@@ -464,7 +461,7 @@ pub fn run_worker(config: ConsumerConfig, sink: Arc<dyn LineSink>, stop: Arc<Ato
     while shared.async_commits_in_flight() > 0 && waited.elapsed() < ASYNC_COMMIT_WAIT {
         shared.serve_async_commits(POLL_TIMEOUT);
     }
-    if matches!(config.commit, CommitMode::ManualSync | CommitMode::ManualAsync | CommitMode::BeforeProcess) {
+    if config.commit.is_manual() {
         shared.commit_pending(&consumer, true, None);
     }
     shared.commit_queue.lock().unwrap().take();

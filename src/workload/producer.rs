@@ -135,7 +135,7 @@ impl ProducerConfig {
 /// Counts for a progress bar; shared by every instance of one producer id.
 #[derive(Debug, Default)]
 pub struct ProducerProgress {
-    /// Handed to librdkafka (enqueued).
+    /// Seqs used: messages handed to librdkafka (plus any it refused at once, counted failed).
     pub sent: AtomicU64,
     pub acked: AtomicU64,
     pub failed: AtomicU64,
