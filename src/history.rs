@@ -103,7 +103,8 @@ pub enum Event {
 }
 
 impl Event {
-    pub fn time_ms(&self) -> Option<f64> {
+    /// The event's time, for the runner to stamp; `log` events have none.
+    pub fn time_ms_mut(&mut self) -> Option<&mut f64> {
         match self {
             Event::Send { time_ms, .. }
             | Event::Processed { time_ms, .. }
@@ -112,7 +113,7 @@ impl Event {
             | Event::Rebalance { time_ms, .. }
             | Event::LeaderChange { time_ms, .. }
             | Event::Worker { time_ms, .. }
-            | Event::Note { time_ms, .. } => Some(*time_ms),
+            | Event::Note { time_ms, .. } => Some(time_ms),
             Event::Log { .. } => None,
         }
     }

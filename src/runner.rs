@@ -43,6 +43,9 @@ pub struct CellRun {
     pub notes: Vec<String>,
     /// False when the run left the cluster in a state the next cell should not inherit.
     pub cluster_healthy: bool,
+    /// False when the consumer group did not catch up before `drain_timeout`: consumer-side
+    /// counts then include records nobody had the time to process.
+    pub drained: bool,
 }
 
 type Shared<T> = Arc<Mutex<Vec<T>>>;
@@ -95,7 +98,7 @@ pub async fn run_cell(cluster: Arc<Cluster>, ctx: CellContext) -> Result<CellRun
         let mut config = ProducerConfig::new(id, &run_id, &bootstrap, &topic, plan.topic.partitions as i32);
         config.rate = per_producer_rate;
         config.payload_bytes = workload.payload_bytes as usize;
-        config.routing = workload.key_routing.clone();
+        config.routing = workload.key_routing;
         config.duration = workload.duration;
         config.properties = cell.producer.clone();
         producers.lock().await.push(ProducerHandle::start(config, events.clone())?);
@@ -158,7 +161,10 @@ pub async fn run_cell(cluster: Arc<Cluster>, ctx: CellContext) -> Result<CellRun
     note(&events, "drain");
     let drained = drain(&bootstrap, &group, &topic, workload.drain_timeout).await;
     if let Err(lag) = &drained {
-        let text = format!("the consumer group did not catch up within {} s ({lag})", workload.drain_timeout.as_secs());
+        let text = format!(
+            "the consumer group did not catch up within {} s ({lag}); rules on unconsumed, redelivered and processed_twice are not judged",
+            workload.drain_timeout.as_secs()
+        );
         note(&events, &text);
         notes.push(text);
     }
@@ -185,7 +191,7 @@ pub async fn run_cell(cluster: Arc<Cluster>, ctx: CellContext) -> Result<CellRun
     let analysis = checker::analyze_file(&history_path)?;
     checker::write_analysis(&dir, &analysis)?;
     checker::write_timeline_csv(&dir, &analysis)?;
-    Ok(CellRun { analysis, notes, cluster_healthy })
+    Ok(CellRun { analysis, notes, cluster_healthy, drained: drained.is_ok() })
 }
 
 fn note(events: &EventSender, text: &str) {

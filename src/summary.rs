@@ -20,7 +20,8 @@ pub enum Verdict {
     Pass,
     /// An expectation was violated.
     Fail,
-    /// The cell could not be judged: its run or its check failed.
+    /// The cell could not be judged: its run or its check failed, or a rule it has could not be
+    /// judged (see `ExpectationResult::judged`).
     Unknown,
 }
 
@@ -66,8 +67,8 @@ impl CellSummary {
     pub fn verdict_of(counts: Option<&Counts>, consistent: bool, expectations: &[ExpectationResult]) -> Verdict {
         match counts {
             None => Verdict::Unknown,
-            Some(_) if expectations.iter().any(|e| !e.passed) => Verdict::Fail,
-            Some(_) if !consistent => Verdict::Unknown,
+            Some(_) if expectations.iter().any(|e| e.violated()) => Verdict::Fail,
+            Some(_) if !consistent || expectations.iter().any(|e| !e.judged) => Verdict::Unknown,
             Some(_) => Verdict::Pass,
         }
     }

@@ -9,7 +9,7 @@ use testcontainers::bollard::{
     self,
     exec::{CreateExecOptions, StartExecResults},
     models::NetworkCreateRequest,
-    query_parameters::{ListContainersOptions, ListNetworksOptions, RemoveContainerOptions},
+    query_parameters::{ListContainersOptions, ListNetworksOptions, LogsOptionsBuilder, RemoveContainerOptions},
     Docker,
 };
 
@@ -149,6 +149,18 @@ pub async fn exec(docker: &Docker, container: &str, cmd: &[&str]) -> Result<(i64
         .and_then(|i| i.exit_code)
         .unwrap_or(-1);
     Ok((code, text))
+}
+
+/// The last `lines` lines a container wrote (stdout and stderr), for an error message; empty if
+/// the engine has none (e.g. the container was never created).
+pub async fn log_tail(docker: &Docker, container: &str, lines: usize) -> String {
+    let options = LogsOptionsBuilder::new().stdout(true).stderr(true).tail(&lines.to_string()).build();
+    let mut stream = docker.logs(container, Some(options));
+    let mut text = String::new();
+    while let Some(Ok(chunk)) = stream.next().await {
+        text.push_str(&chunk.to_string());
+    }
+    text
 }
 
 /// A free TCP port on 127.0.0.1, chosen by the kernel. The listener is closed before the port is

@@ -151,9 +151,18 @@ impl Cluster {
         let started = join_all(requests.map(|r| r.start())).await;
         let mut containers = Vec::with_capacity(started.len());
         for (node, result) in nodes.iter().zip(started) {
-            containers.push(result.map_err(|e| {
-                Error::infra(format!("{} did not start: {e}", node.label()))
-            })?);
+            match result {
+                Ok(container) => containers.push(container),
+                Err(e) => {
+                    let tail = docker::log_tail(docker, &node.container, 15).await;
+                    let tail = if tail.trim().is_empty() {
+                        String::new()
+                    } else {
+                        format!("\nits last log lines:\n{}", tail.trim_end())
+                    };
+                    return Err(Error::infra(format!("{} did not start: {e}{tail}", node.label())));
+                }
+            }
         }
         let bootstrap = bootstrap_of(&nodes);
         let topology = Topology::connect(&bootstrap)?;

@@ -4,6 +4,7 @@
 use crate::checker::{Analysis, ANALYSIS_FILE, HISTORY_FILE, TIMELINE_FILE};
 use crate::cli::AnalyzeArgs;
 use crate::error::{Error, Result};
+use crate::report::thousands;
 use std::fmt::Write as _;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -120,18 +121,6 @@ pub fn summary(history: &Path, a: &Analysis, took: Duration) -> String {
     }
     for w in &a.warnings {
         let _ = writeln!(out, "warning: {w}");
-    }
-    out
-}
-
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
     }
     out
 }

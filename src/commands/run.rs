@@ -156,7 +156,7 @@ fn cell_summary(cell: &Cell, result: Result<crate::runner::CellRun>, began: Inst
     match result {
         Ok(run) => {
             let counts = run.analysis.counts;
-            let expectations = evaluate(&cell.expectations, &counts_map(&counts));
+            let expectations = evaluate(&cell.expectations, &counts_map(&counts), run.drained);
             let mut notes = run.notes;
             if !run.analysis.consistent {
                 notes.push("acked + failed + unknown != sent: the history is inconsistent".into());
@@ -255,7 +255,7 @@ fn print_table(summary: &Summary) {
             c.unconsumed,
             c.redelivered
         );
-        for e in cell.expectations.iter().filter(|e| !e.passed) {
+        for e in cell.expectations.iter().filter(|e| e.violated()) {
             println!("         violated: {} (actual {})", e.rule, e.actual);
         }
     }

@@ -62,6 +62,7 @@ fn expectation(rule: &str, passed: bool, actual: u64) -> ExpectationResult {
         passed,
         actual,
         reported: true,
+        judged: true,
         when: String::new(),
         claim: Some("acks=1 & co lose nothing <when> the leader dies".into()),
         source: "scenarios/t.toml:20:1".into(),

@@ -4,6 +4,7 @@
 //! and a section per cell.
 
 use super::charts::{Chart, ChartState};
+use super::escape::escape;
 use super::explain::{duration, fault_label, lost_explained, millis, thousands, verdict_word, window_span};
 use super::markdown::verdict_line;
 use super::palette::{Outcome, FAULT_SHADE};
@@ -41,7 +42,7 @@ pub fn render(data: &ReportData) -> String {
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <title>kafka-chaos: {}</title>\n<style>\n{}</style>\n</head>\n<body>\n",
-        esc(&s.scenario),
+        escape(&s.scenario),
         stylesheet()
     );
     header(&mut out, data);
@@ -116,6 +117,7 @@ section.cell header { display: flex; gap: .75rem; align-items: baseline; flex-wr
 .chip { background: #f1f1f1; border-radius: 4px; padding: .05rem .45rem; font-size: .88rem; }
 .cell-grid { display: grid; grid-template-columns: minmax(260px, 1fr) minmax(260px, 2fr); gap: 1.25rem; }
 .expectations li.fail { color: #8f1d06; font-weight: 600; }
+.expectations li.unknown { color: #666; }
 .expectations li.pass { color: #0b5a37; }
 .muted { color: #777; }
 .nowrap, code .part { white-space: nowrap; }
@@ -128,9 +130,9 @@ footer { margin-top: 3rem; color: #888; font-size: .85rem; }
 
 fn header(out: &mut String, data: &ReportData) {
     let s = data.summary;
-    let _ = writeln!(out, "<header>\n<h1>kafka-chaos: {}</h1>", esc(&s.scenario));
+    let _ = writeln!(out, "<header>\n<h1>kafka-chaos: {}</h1>", escape(&s.scenario));
     if !s.description.is_empty() {
-        let _ = writeln!(out, "<p class=\"description\">{}</p>", esc(&s.description));
+        let _ = writeln!(out, "<p class=\"description\">{}</p>", escape(&s.description));
     }
     let _ = writeln!(out, "<dl class=\"meta\">");
     for (name, value) in [
@@ -139,14 +141,14 @@ fn header(out: &mut String, data: &ReportData) {
         ("started", or_dash(&s.started)),
         ("wall time", duration(s.wall_time_s)),
     ] {
-        let _ = writeln!(out, "<div><dt>{name}</dt><dd>{}</dd></div>", esc(&value));
+        let _ = writeln!(out, "<div><dt>{name}</dt><dd>{}</dd></div>", escape(&value));
     }
     let _ = writeln!(out, "</dl>");
     let count = |v: Verdict| s.cells.iter().filter(|c| c.verdict == v).count();
     let _ = write!(
         out,
         "<p class=\"verdict\"><span>{}</span> <span class=\"badge pass\">{} pass</span><span class=\"badge fail\">{} fail</span><span class=\"badge unknown\">{} unknown</span>",
-        esc(&verdict_line(&s.cells)),
+        escape(&verdict_line(&s.cells)),
         count(Verdict::Pass),
         count(Verdict::Fail),
         count(Verdict::Unknown)
@@ -159,7 +161,7 @@ fn header(out: &mut String, data: &ReportData) {
 
 fn failed_expectations(out: &mut String, cells: &[CellSummary]) {
     let failed: Vec<_> =
-        cells.iter().flat_map(|c| c.expectations.iter().filter(|e| !e.passed).map(move |e| (c, e))).collect();
+        cells.iter().flat_map(|c| c.expectations.iter().filter(|e| e.violated()).map(move |e| (c, e))).collect();
     if failed.is_empty() {
         return;
     }
@@ -170,11 +172,11 @@ fn failed_expectations(out: &mut String, cells: &[CellSummary]) {
         let _ = writeln!(
             out,
             "<tr><td><a href=\"#cell-{}\">{}</a></td><td class=\"nowrap\"><code>{}</code></td><td class=\"n actual\">{actual}</td><td>{}</td><td class=\"muted nowrap\">{}</td></tr>",
-            esc(&cell.id),
+            escape(&cell.id),
             cell_id(&cell.id),
-            esc(&e.rule),
-            esc(e.claim.as_deref().unwrap_or("")),
-            esc(&e.source),
+            escape(&e.rule),
+            escape(e.claim.as_deref().unwrap_or("")),
+            escape(&e.source),
         );
     }
     let _ = writeln!(out, "</table>\n</div>");
@@ -189,7 +191,7 @@ fn cells_table(out: &mut String, cells: &[CellSummary]) {
     let keys: BTreeSet<&String> = cells.iter().flat_map(|c| c.config.keys()).collect();
     let _ = write!(out, "<div class=\"scroll\"><table>\n<tr><th>cell</th>");
     for key in &keys {
-        let _ = write!(out, "<th>{}</th>", esc(key));
+        let _ = write!(out, "<th>{}</th>", escape(key));
     }
     for name in ["sent", "acked"] {
         let _ = write!(out, "<th class=\"n\">{name}</th>");
@@ -200,9 +202,9 @@ fn cells_table(out: &mut String, cells: &[CellSummary]) {
     let _ = writeln!(out, "<th>verdict</th></tr>");
     for cell in cells {
         let verdict = verdict_word(cell.verdict);
-        let _ = write!(out, "<tr class=\"{verdict}\"><td><a href=\"#cell-{}\">{}</a></td>", esc(&cell.id), cell_id(&cell.id));
+        let _ = write!(out, "<tr class=\"{verdict}\"><td><a href=\"#cell-{}\">{}</a></td>", escape(&cell.id), cell_id(&cell.id));
         for key in &keys {
-            let _ = write!(out, "<td>{}</td>", esc(cell.config.get(*key).map_or("", String::as_str)));
+            let _ = write!(out, "<td>{}</td>", escape(cell.config.get(*key).map_or("", String::as_str)));
         }
         match &cell.counts {
             Some(c) => {
@@ -235,11 +237,11 @@ fn lost(out: &mut String, data: &ReportData) {
     }
     let _ = writeln!(out, "<h2 id=\"lost\">Lost messages, by the fault they were acked in</h2>");
     for cell in lossy {
-        let _ = write!(out, "<p><a href=\"#cell-{}\">{}</a></p>\n<ul class=\"lost-list\">\n", esc(&cell.id), cell_id(&cell.id));
+        let _ = write!(out, "<p><a href=\"#cell-{}\">{}</a></p>\n<ul class=\"lost-list\">\n", escape(&cell.id), cell_id(&cell.id));
         match data.analysis(&cell.id) {
             Some(analysis) => {
                 for explained in lost_explained(analysis) {
-                    let sentence = explained.sentence(|label| format!("\u{1}{label}\u{2}"));
+                    let sentence = explained.sentence(|label| format!("{CODE_START}{label}{CODE_END}"));
                     let _ = writeln!(out, "<li>{}</li>", mark_up_lost(&sentence));
                 }
             }
@@ -253,8 +255,13 @@ fn lost(out: &mut String, data: &ReportData) {
 
 /// Escapes a lost sentence, setting the count in bold and the fault label (between \x01 and
 /// \x02) as code.
+/// Private-use characters around the code parts of a sentence: they survive escaping (control
+/// characters would not) and become `<code>` tags after it.
+const CODE_START: char = '\u{E000}';
+const CODE_END: char = '\u{E001}';
+
 fn mark_up_lost(sentence: &str) -> String {
-    let escaped = esc(sentence).replace('\u{1}', "<code>").replace('\u{2}', "</code>");
+    let escaped = escape(sentence).replace(CODE_START, "<code>").replace(CODE_END, "</code>");
     match escaped.split_once(' ') {
         Some((count, rest)) => format!("<span class=\"count\">{count}</span> {rest}"),
         None => escaped,
@@ -279,13 +286,13 @@ fn figure(out: &mut String, chart: &Chart) {
                 out,
                 "<figure>\n{}\n<figcaption>{} (also <code>{}</code>, <code>{}</code>)</figcaption>\n</figure>",
                 strip_xml_declaration(svg),
-                esc(&chart.title),
-                esc(&chart.png_path()),
-                esc(&chart.svg_path())
+                escape(&chart.title),
+                escape(&chart.png_path()),
+                escape(&chart.svg_path())
             );
         }
         ChartState::Failed(e) => {
-            let _ = writeln!(out, "<p class=\"chart-failed\">{} could not be rendered: {}</p>", esc(&chart.title), esc(e));
+            let _ = writeln!(out, "<p class=\"chart-failed\">{} could not be rendered: {}</p>", escape(&chart.title), escape(e));
         }
     }
 }
@@ -299,16 +306,16 @@ fn strip_xml_declaration(svg: &str) -> &str {
 
 fn cell_section(out: &mut String, data: &ReportData, cell: &CellSummary) {
     let verdict = verdict_word(cell.verdict);
-    let _ = writeln!(out, "<section class=\"cell {verdict}\" id=\"cell-{}\">", esc(&cell.id));
+    let _ = writeln!(out, "<section class=\"cell {verdict}\" id=\"cell-{}\">", escape(&cell.id));
     let _ = writeln!(
         out,
         "<header><h3><code>{}</code></h3><span class=\"badge {verdict}\">{verdict}</span><span class=\"muted\">{}</span></header>",
-        esc(&cell.id),
+        escape(&cell.id),
         duration(cell.duration_s)
     );
     let _ = write!(out, "<div class=\"chips\">");
     for (k, v) in &cell.config {
-        let _ = write!(out, "<span class=\"chip\">{}={}</span>", esc(k), esc(v));
+        let _ = write!(out, "<span class=\"chip\">{}={}</span>", escape(k), escape(v));
     }
     let _ = writeln!(out, "</div>");
     let analysis = data.analysis(&cell.id);
@@ -339,7 +346,7 @@ fn cell_section(out: &mut String, data: &ReportData, cell: &CellSummary) {
     if !notes.is_empty() {
         let _ = writeln!(out, "<p><strong>Notes</strong></p>\n<ul class=\"notes\">");
         for note in notes {
-            let _ = writeln!(out, "<li>{}</li>", esc(note));
+            let _ = writeln!(out, "<li>{}</li>", escape(note));
         }
         let _ = writeln!(out, "</ul>");
     }
@@ -382,10 +389,14 @@ fn expectations(out: &mut String, cell: &CellSummary) {
     }
     let _ = writeln!(out, "<p><strong>Expectations</strong></p>\n<ul class=\"expectations\">");
     for e in &cell.expectations {
-        let (class, mark) = if e.passed { ("pass", "✓") } else { ("fail", "✗") };
+        let (class, mark) = match (e.judged, e.passed) {
+            (false, _) => ("unknown", "?"),
+            (true, true) => ("pass", "✓"),
+            (true, false) => ("fail", "✗"),
+        };
         let actual = if e.reported { format!("actual {}", thousands(e.actual)) } else { "not reported".into() };
-        let claim = e.claim.as_deref().map(|c| format!(" — {}", esc(c))).unwrap_or_default();
-        let _ = writeln!(out, "<li class=\"{class}\">{mark} <code>{}</code>: {actual}{claim}</li>", esc(&e.rule));
+        let claim = e.claim.as_deref().map(|c| format!(" — {}", escape(c))).unwrap_or_default();
+        let _ = writeln!(out, "<li class=\"{class}\">{mark} <code>{}</code>: {actual}{claim}</li>", escape(&e.rule));
     }
     let _ = writeln!(out, "</ul>");
 }
@@ -396,7 +407,7 @@ fn faults(out: &mut String, a: &Analysis) {
     }
     let _ = writeln!(out, "<p><strong>Faults</strong></p>\n<table>\n<tr><th>fault</th><th>window</th></tr>");
     for w in &a.faults {
-        let _ = writeln!(out, "<tr><td><code>{}</code></td><td>{}</td></tr>", esc(&fault_label(w)), esc(&window_span(w)));
+        let _ = writeln!(out, "<tr><td><code>{}</code></td><td>{}</td></tr>", escape(&fault_label(w)), escape(&window_span(w)));
     }
     let _ = writeln!(out, "</table>");
 }
@@ -407,7 +418,7 @@ fn lost_detail(out: &mut String, a: &Analysis) {
     }
     let _ = writeln!(out, "<p><strong>Lost, by the fault they were acked in</strong></p>\n<ul class=\"lost-list\">");
     for explained in lost_explained(a) {
-        let _ = writeln!(out, "<li>{}</li>", mark_up_lost(&explained.sentence(|l| format!("\u{1}{l}\u{2}"))));
+        let _ = writeln!(out, "<li>{}</li>", mark_up_lost(&explained.sentence(|l| format!("{CODE_START}{l}{CODE_END}"))));
     }
     let _ = writeln!(out, "</ul>");
     if a.samples.lost.is_empty() {
@@ -435,7 +446,7 @@ fn sample_row(s: &Sample) -> String {
         s.producer.map_or("–".into(), |p| p.to_string()),
         s.seq.map_or("–".into(), |q| q.to_string()),
         s.sent_ms.map_or("–".into(), |ms| format!("{:.1} s", ms / 1000.0)),
-        esc(s.fault.as_ref().map_or("", |f| f.reason.as_str()))
+        escape(s.fault.as_ref().map_or("", |f| f.reason.as_str()))
     )
 }
 
@@ -445,7 +456,7 @@ fn notes(out: &mut String, data: &ReportData) {
     }
     let _ = writeln!(out, "<h2 id=\"problems\">Problems rendering this report</h2>\n<ul class=\"notes\">");
     for p in &data.problems {
-        let _ = writeln!(out, "<li>{}</li>", esc(p));
+        let _ = writeln!(out, "<li>{}</li>", escape(p));
     }
     let _ = writeln!(out, "</ul>");
 }
@@ -457,25 +468,10 @@ fn or_dash(text: &str) -> String {
 /// A cell id that may wrap between its parts (`acks-all_` `commit-manual-sync_` …) but not at
 /// the hyphens inside them.
 fn cell_id(id: &str) -> String {
-    let parts: Vec<String> = id.split_inclusive('_').map(|p| format!("<span class=\"part\">{}</span>", esc(p))).collect();
+    let parts: Vec<String> = id.split_inclusive('_').map(|p| format!("<span class=\"part\">{}</span>", escape(p))).collect();
     format!("<code>{}</code>", parts.join("<wbr>"))
 }
 
-/// Text and attribute values.
-fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for ch in text.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 #[cfg(test)]
 mod tests {

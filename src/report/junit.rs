@@ -2,6 +2,7 @@
 //! expectation is a `<failure>` with the rule and the actual value; a cell that could not be
 //! judged (verdict unknown) is an `<error>`; the cell's config goes in its properties.
 
+use super::escape::escape;
 use super::explain::{lost_explained, thousands};
 use super::ReportData;
 use crate::summary::{counts_map, CellSummary, Verdict, COUNT_NAMES};
@@ -48,7 +49,7 @@ fn test_case(out: &mut String, data: &ReportData, cell: &CellSummary) {
         property(out, 8, key, value);
     }
     let _ = writeln!(out, "      </properties>");
-    let failed: Vec<_> = cell.expectations.iter().filter(|e| !e.passed).collect();
+    let failed: Vec<_> = cell.expectations.iter().filter(|e| e.violated()).collect();
     match cell.verdict {
         Verdict::Fail => {
             let message: Vec<String> = failed.iter().map(|e| format!("{} (actual {})", e.rule, actual(e))).collect();
@@ -104,25 +105,6 @@ fn property(out: &mut String, indent: usize, name: &str, value: &str) {
     let _ = writeln!(out, "{:indent$}<property name=\"{}\" value=\"{}\"/>", "", escape(name), escape(value));
 }
 
-/// Text and attribute values: the five markup characters as entities, and the control characters
-/// XML 1.0 cannot carry at all replaced, so that a stray byte in a note cannot break the file.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for ch in text.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(ch),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,9 +131,4 @@ mod tests {
         assert!(clean.contains("<system-out>counts: sent 3, acked 3,"), "{clean}");
     }
 
-    #[test]
-    fn escapes_markup_and_control_characters() {
-        assert_eq!(escape(r#"a<b>&"c"'d'"#), "a&lt;b&gt;&amp;&quot;c&quot;&apos;d&apos;");
-        assert_eq!(escape("bell\u{7}tab\t"), "bell\u{FFFD}tab\t");
-    }
 }

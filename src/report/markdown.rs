@@ -94,7 +94,7 @@ fn cells_table(out: &mut String, cells: &[CellSummary]) {
 
 fn failed_expectations(out: &mut String, cells: &[CellSummary]) {
     let failed: Vec<_> =
-        cells.iter().flat_map(|c| c.expectations.iter().filter(|e| !e.passed).map(move |e| (c, e))).collect();
+        cells.iter().flat_map(|c| c.expectations.iter().filter(|e| e.violated()).map(move |e| (c, e))).collect();
     if failed.is_empty() {
         return;
     }

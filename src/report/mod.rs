@@ -7,6 +7,7 @@
 
 pub mod charts;
 mod csv;
+mod escape;
 mod explain;
 #[cfg(test)]
 mod fixture;
@@ -17,6 +18,7 @@ pub mod palette;
 
 pub use charts::{Chart, ChartState};
 pub use csv::{summary_csv, write_summary_csv, SUMMARY_CSV_FILE};
+pub use explain::thousands;
 
 use crate::checker::{read_analysis, Analysis, ANALYSIS_FILE};
 use crate::error::{Error, Result};

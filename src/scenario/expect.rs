@@ -27,6 +27,11 @@ pub enum Count {
 }
 
 impl Count {
+    /// Counts that depend on the consumers having processed everything in the log.
+    pub fn needs_drained_consumers(self) -> bool {
+        matches!(self, Count::Unconsumed | Count::Redelivered | Count::ProcessedTwice)
+    }
+
     pub const ALL: [Count; 13] = [
         Count::Sent,
         Count::Acked,
@@ -145,6 +150,10 @@ pub struct ExpectationResult {
     /// False when the counts had no such count: the rule then fails, since an unchecked rule must
     /// not pass silently.
     pub reported: bool,
+    /// False when the count could not be trusted either way: a rule on a consumer-side count
+    /// (unconsumed, redelivered, processed_twice) after the consumer group failed to catch up.
+    #[serde(default = "judged_by_default")]
+    pub judged: bool,
     pub when: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claim: Option<String>,
@@ -152,8 +161,21 @@ pub struct ExpectationResult {
     pub expectation: usize,
 }
 
-/// Evaluate a cell's rules against its counts (by the names of `Count::as_str`).
-pub fn evaluate(rules: &[Rule], counts: &BTreeMap<String, u64>) -> Vec<ExpectationResult> {
+fn judged_by_default() -> bool {
+    true
+}
+
+impl ExpectationResult {
+    /// Judged and not held: what makes a cell fail.
+    pub fn violated(&self) -> bool {
+        self.judged && !self.passed
+    }
+}
+
+/// Evaluate a cell's rules against its counts (by the names of `Count::as_str`). Without
+/// `consumers_drained`, records still waiting for a consumer would count as unconsumed, so
+/// rules on consumer-side counts are left unjudged.
+pub fn evaluate(rules: &[Rule], counts: &BTreeMap<String, u64>, consumers_drained: bool) -> Vec<ExpectationResult> {
     rules
         .iter()
         .map(|rule| {
@@ -163,6 +185,7 @@ pub fn evaluate(rules: &[Rule], counts: &BTreeMap<String, u64>) -> Vec<Expectati
                 passed: actual.is_some_and(|a| rule.bound.holds(a)),
                 actual: actual.unwrap_or(0),
                 reported: actual.is_some(),
+                judged: consumers_drained || !rule.count.needs_drained_consumers(),
                 when: rule.when.clone(),
                 claim: rule.claim.clone(),
                 source: rule.source.clone(),
@@ -209,11 +232,23 @@ mod tests {
             rule(Count::Duplicated, 0, Some(0)),
             rule(Count::Redelivered, 0, None),
         ];
-        let results = evaluate(&rules, &counts);
+        let results = evaluate(&rules, &counts, true);
         let passed: Vec<bool> = results.iter().map(|r| r.passed).collect();
         assert_eq!(passed, [false, true, true, false]);
         assert_eq!(results[0].actual, 3);
         assert!(!results[3].reported);
+    }
+
+    #[test]
+    fn consumer_side_rules_are_unjudged_when_the_consumers_did_not_catch_up() {
+        let counts: BTreeMap<String, u64> =
+            [("lost", 0), ("unconsumed", 40), ("redelivered", 0)].into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        let rules = [rule(Count::Lost, 0, Some(0)), rule(Count::Unconsumed, 0, Some(0)), rule(Count::Redelivered, 1, None)];
+        let results = evaluate(&rules, &counts, false);
+        let judged: Vec<bool> = results.iter().map(|r| r.judged).collect();
+        assert_eq!(judged, [true, false, false]);
+        assert!(results.iter().all(|r| !r.violated()), "unjudged rules violate nothing");
+        assert!(evaluate(&rules, &counts, true)[1].violated());
     }
 
     #[test]

@@ -41,8 +41,8 @@ pub struct ConsumerConfig {
     pub topic: String,
     pub group_id: String,
     pub commit: CommitMode,
-    /// Manual modes and before-process commit once per this many records (and on revoke and
-    /// stop). Auto modes ignore it.
+    /// Manual modes and before-process commit once per this many records, and whatever is
+    /// pending when a poll finds nothing new (and on revoke and stop). Auto modes ignore it.
     #[serde(default = "one")]
     pub commit_every: u32,
     /// Simulated work per record, milliseconds.
@@ -301,12 +301,10 @@ impl Shared {
             CommitMode::Auto | CommitMode::BeforeProcess => {}
             CommitMode::AutoStoreAfterProcess => {
                 // rd_kafka_offset_store stores offset + 1, as store_offset_from_message does.
+                // Fails for records of a partition revoked while they waited in the buffer; one
+                // line per partition and error (repeats are counted), not one per record.
                 if let Err(e) = consumer.store_offset(&self.config.topic, record.partition, record.offset) {
-                    self.error(format!(
-                        "cannot store offset {} of partition {}: {e}",
-                        record.offset + 1,
-                        record.partition
-                    ));
+                    self.error(format!("cannot store offsets of partition {}: {e}", record.partition));
                 }
             }
             CommitMode::ManualSync | CommitMode::ManualAsync => {
@@ -426,7 +424,13 @@ pub fn run_worker(config: ConsumerConfig, sink: Arc<dyn LineSink>, stop: Arc<Ato
     while !stop.load(Ordering::SeqCst) && !sink.closed() {
         shared.serve_async_commits(Duration::ZERO);
         match consumer.poll(POLL_TIMEOUT) {
-            None => {}
+            // Nothing new: commit the tail, as a service committing "every N records or when
+            // idle" does; otherwise the last partial batch would stay uncommitted forever.
+            None => {
+                if config.commit.is_manual() {
+                    shared.commit_pending(&consumer, config.commit != CommitMode::ManualAsync, None);
+                }
+            }
             Some(Err(e)) => shared.error(format!("consumer error: {e}")),
             Some(Ok(msg)) => {
                 let record = receive(&config.run_id, &msg);

@@ -30,7 +30,7 @@ pub use consumer_process::{ConsumerProcess, WorkerLauncher};
 pub use log_reader::{lag, read_log, GroupLag, LogReaderConfig, LogSummary};
 pub use producer::{ProducerConfig, ProducerHandle, ProducerProgress};
 
-/// An event without its final time: `event.time_ms()` is 0.0 until the runner stamps it.
+/// An event without its final time: its time is 0.0 until the runner stamps it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TimedEvent {
     /// When it happened (a delivery report arrived, a worker line was read, a SIGKILL was sent).
@@ -48,22 +48,10 @@ impl TimedEvent {
     pub fn stamped(self, start: Instant) -> Event {
         let ms = (self.at.saturating_duration_since(start).as_secs_f64() * 10_000.0).round() / 10.0;
         let mut event = self.event;
-        set_time(&mut event, ms);
+        if let Some(time) = event.time_ms_mut() {
+            *time = ms;
+        }
         event
-    }
-}
-
-fn set_time(event: &mut Event, ms: f64) {
-    match event {
-        Event::Send { time_ms, .. }
-        | Event::Processed { time_ms, .. }
-        | Event::Fault { time_ms, .. }
-        | Event::Commit { time_ms, .. }
-        | Event::Rebalance { time_ms, .. }
-        | Event::LeaderChange { time_ms, .. }
-        | Event::Worker { time_ms, .. }
-        | Event::Note { time_ms, .. } => *time_ms = ms,
-        Event::Log { .. } => {}
     }
 }
 
@@ -115,9 +103,9 @@ mod unit {
         let at = start + Duration::from_micros(12_345);
         let event = Event::Note { time_ms: 0.0, text: "x".into() };
         let stamped = TimedEvent { at, event }.stamped(start);
-        assert_eq!(stamped.time_ms(), Some(12.3));
+        assert_eq!(stamped.clone().time_ms_mut().copied(), Some(12.3));
         let early = TimedEvent { at: start, event: Event::Note { time_ms: 0.0, text: "y".into() } };
-        assert_eq!(early.stamped(start + Duration::from_secs(1)).time_ms(), Some(0.0));
+        assert_eq!(early.stamped(start + Duration::from_secs(1)).time_ms_mut().copied(), Some(0.0));
     }
 
     #[test]

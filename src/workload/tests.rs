@@ -210,10 +210,13 @@ fn an_invalid_property_fails_at_start_with_its_name() {
     assert!(err.contains("partition:2"), "{err}");
 }
 
-/// Collects a worker's lines in memory; stops the worker once `target` records are processed.
+/// When a test's worker has done enough, judged from its lines so far.
+type Done = Box<dyn Fn(&[WorkerLine]) -> bool + Send + Sync>;
+
+/// Collects a worker's lines in memory; stops the worker once `done` holds for them.
 struct Collect {
     lines: Mutex<Vec<WorkerLine>>,
-    target: usize,
+    done: Done,
     stop: Arc<AtomicBool>,
 }
 
@@ -221,8 +224,7 @@ impl LineSink for Collect {
     fn emit(&self, line: &WorkerLine) -> bool {
         let mut lines = self.lines.lock().unwrap();
         lines.push(line.clone());
-        let processed = lines.iter().filter(|l| matches!(l, WorkerLine::Processed { .. })).count();
-        if processed >= self.target {
+        if (self.done)(&lines) {
             self.stop.store(true, Ordering::SeqCst);
         }
         true
@@ -233,22 +235,36 @@ impl LineSink for Collect {
     }
 }
 
-fn consume(bootstrap: &str, mode: CommitMode, buffer: usize, target: usize) -> Vec<WorkerLine> {
+fn processed_count(lines: &[WorkerLine]) -> usize {
+    lines.iter().filter(|l| matches!(l, WorkerLine::Processed { .. })).count()
+}
+
+/// Runs a worker until `done` holds for its lines (or 30 s pass); returns its lines and
+/// whether `done` stopped it.
+fn consume_until(
+    config: ConsumerConfig,
+    done: impl Fn(&[WorkerLine]) -> bool + Send + Sync + 'static,
+) -> (Vec<WorkerLine>, bool) {
     let stop = Arc::new(AtomicBool::new(false));
-    let sink = Arc::new(Collect { lines: Mutex::new(vec![]), target, stop: stop.clone() });
+    let sink = Arc::new(Collect { lines: Mutex::new(vec![]), done: Box::new(done), stop: stop.clone() });
+    let timed_out = Arc::new(AtomicBool::new(false));
+    let (guard, flag) = (stop.clone(), timed_out.clone());
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(30));
+        flag.store(true, Ordering::SeqCst);
+        guard.store(true, Ordering::SeqCst);
+    });
+    run_worker(config, sink.clone(), stop).unwrap();
+    let lines = sink.lines.lock().unwrap().clone();
+    (lines, !timed_out.load(Ordering::SeqCst))
+}
+
+fn consume(bootstrap: &str, mode: CommitMode, buffer: usize, target: usize) -> Vec<WorkerLine> {
     let mut config = ConsumerConfig::new(1, RUN, bootstrap, "t", &format!("g-{mode}-{buffer}"), mode);
     config.processing_buffer = buffer;
     config.commit_every = 7;
     config.properties.insert("auto.commit.interval.ms".into(), "100".into());
-    let guard = stop.clone();
-    let watchdog = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_secs(30));
-        guard.store(true, Ordering::SeqCst);
-    });
-    run_worker(config, sink.clone(), stop).unwrap();
-    drop(watchdog);
-    let lines = sink.lines.lock().unwrap().clone();
-    lines
+    consume_until(config, move |lines| processed_count(lines) >= target).0
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -283,6 +299,31 @@ async fn every_commit_mode_processes_all_and_reports_its_commits() {
         assert_eq!(last, std::collections::BTreeMap::from([(0, 50), (1, 50)]), "{mode} buffer {buffer}");
         let lag = lag(&bootstrap, &format!("g-{mode}-{buffer}"), "t", Duration::from_secs(10)).await.unwrap();
         assert_eq!(lag.total, 0, "{mode} buffer {buffer}: {lag:?}");
+    }
+}
+
+/// Committing every 1000 records, 100 records: only the commit on idle can commit the tail
+/// before the worker stops.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explicit_commit_modes_commit_the_tail_when_idle() {
+    let (_cluster, bootstrap) = mock(2);
+    assert_eq!(sends(&produce(&bootstrap, 2, 100).await).len(), 100);
+    let modes = [CommitMode::ManualSync, CommitMode::ManualAsync, CommitMode::BeforeProcess];
+    let workers = modes.iter().map(|&mode| {
+        let mut config = ConsumerConfig::new(1, RUN, &bootstrap, "t", &format!("idle-{mode}"), mode);
+        config.commit_every = 1000;
+        config.processing_buffer = 5;
+        tokio::task::spawn_blocking(move || {
+            consume_until(config, |lines| {
+                let ends = lines.iter().filter(|l| matches!(l, WorkerLine::Commit { offset: 50, error: None, .. }));
+                processed_count(lines) == 100 && ends.count() >= 2
+            })
+        })
+    });
+    let results = futures::future::join_all(workers).await;
+    for (mode, result) in modes.iter().zip(results) {
+        let (lines, by_commits) = result.unwrap();
+        assert!(by_commits, "{mode}: the tail was not committed before the stop: {:?}", &lines[lines.len().saturating_sub(5)..]);
     }
 }
 
