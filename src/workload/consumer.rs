@@ -28,6 +28,8 @@ use std::time::{Duration, Instant};
 
 const POLL_TIMEOUT: Duration = Duration::from_millis(100);
 /// The same consumer error repeats every poll while a broker is down; report it this often.
+/// How long polls must find nothing before explicit commit modes commit a partial batch.
+const IDLE_COMMIT_AFTER: Duration = Duration::from_secs(1);
 const ERROR_REPEAT_INTERVAL: Duration = Duration::from_secs(5);
 /// At a graceful stop, how long to wait for the results of asynchronous commits.
 const ASYNC_COMMIT_WAIT: Duration = Duration::from_secs(5);
@@ -42,7 +44,7 @@ pub struct ConsumerConfig {
     pub group_id: String,
     pub commit: CommitMode,
     /// Manual modes and before-process commit once per this many records, and whatever is
-    /// pending when a poll finds nothing new (and on revoke and stop). Auto modes ignore it.
+    /// pending once polls have found nothing new for a second (and on revoke and stop). Auto modes ignore it.
     #[serde(default = "one")]
     pub commit_every: u32,
     /// Simulated work per record, milliseconds.
@@ -421,18 +423,23 @@ pub fn run_worker(config: ConsumerConfig, sink: Arc<dyn LineSink>, stop: Arc<Ato
         (None, None)
     };
 
+    let mut idle_since: Option<Instant> = None;
     while !stop.load(Ordering::SeqCst) && !sink.closed() {
         shared.serve_async_commits(Duration::ZERO);
         match consumer.poll(POLL_TIMEOUT) {
-            // Nothing new: commit the tail, as a service committing "every N records or when
-            // idle" does; otherwise the last partial batch would stay uncommitted forever.
+            // Nothing new for IDLE_COMMIT_AFTER: commit the tail, as a service committing "every
+            // N records or when idle" does; otherwise the last partial batch would stay
+            // uncommitted forever. Not on every empty poll: between two fetches of a steady
+            // stream, that would commit after nearly every batch and hide the crash window.
             None => {
-                if config.commit.is_manual() {
+                let since = *idle_since.get_or_insert_with(Instant::now);
+                if config.commit.is_manual() && since.elapsed() >= IDLE_COMMIT_AFTER {
                     shared.commit_pending(&consumer, config.commit != CommitMode::ManualAsync, None);
                 }
             }
             Some(Err(e)) => shared.error(format!("consumer error: {e}")),
             Some(Ok(msg)) => {
+                idle_since = None;
                 let record = receive(&config.run_id, &msg);
                 drop(msg);
                 if config.commit == CommitMode::BeforeProcess && shared.note(record.partition, record.offset + 1) {
