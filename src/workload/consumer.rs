@@ -27,9 +27,9 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const POLL_TIMEOUT: Duration = Duration::from_millis(100);
-/// The same consumer error repeats every poll while a broker is down; report it this often.
 /// How long polls must find nothing before explicit commit modes commit a partial batch.
 const IDLE_COMMIT_AFTER: Duration = Duration::from_secs(1);
+/// The same consumer error repeats every poll while a broker is down; report it this often.
 const ERROR_REPEAT_INTERVAL: Duration = Duration::from_secs(5);
 /// At a graceful stop, how long to wait for the results of asynchronous commits.
 const ASYNC_COMMIT_WAIT: Duration = Duration::from_secs(5);
@@ -44,7 +44,8 @@ pub struct ConsumerConfig {
     pub group_id: String,
     pub commit: CommitMode,
     /// Manual modes and before-process commit once per this many records, and whatever is
-    /// pending once polls have found nothing new for a second (and on revoke and stop). Auto modes ignore it.
+    /// pending once polls have found nothing new for a second (and on revoke and stop). Auto
+    /// modes ignore it.
     #[serde(default = "one")]
     pub commit_every: u32,
     /// Simulated work per record, milliseconds.
