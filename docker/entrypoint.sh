@@ -113,12 +113,13 @@ done
 if [ "$formatted" = yes ]; then
   echo "entrypoint: storage already formatted ($dirs)"
 else
-  # A short-lived JVM: C1 only and a small heap start fastest.
+  # A short-lived JVM: C1 only and a small heap start fastest. `--cluster-id=ID`, not `-t ID`: an
+  # id that starts with '-' (valid base64url) would be read as an option.
   echo "entrypoint: formatting storage for cluster $CLUSTER_ID"
   # shellcheck disable=SC2046
   java -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 $(cds storage.jsa) \
     "-D$log_prop=$log_uri$tools_log_conf" -Dkafka.tools.loglevel=WARN -cp "$home/libs/*" \
-    kafka.tools.StorageTool format -t "$CLUSTER_ID" -c "$conf" --ignore-formatted ||
+    kafka.tools.StorageTool format --cluster-id="$CLUSTER_ID" -c "$conf" --ignore-formatted ||
     die "formatting storage failed (config: $conf)"
 fi
 

@@ -163,6 +163,38 @@ pub async fn log_tail(docker: &Docker, container: &str, lines: usize) -> String 
     text
 }
 
+/// Follow a container's stdout until `line` appears. Err: the container ended (the stream
+/// closed) or `timeout` passed first.
+pub async fn wait_for_log(docker: &Docker, container: &str, line: &str, timeout: std::time::Duration) -> std::result::Result<(), String> {
+    let options = LogsOptionsBuilder::new().stdout(true).stderr(false).follow(true).build();
+    let mut stream = docker.logs(container, Some(options));
+    let scan = async {
+        // Only the tail is kept: the line may be split across two chunks.
+        let mut tail = String::new();
+        while let Some(chunk) = stream.next().await {
+            match chunk {
+                Ok(chunk) => {
+                    tail.push_str(&chunk.to_string());
+                    if tail.contains(line) {
+                        return Ok(());
+                    }
+                    if tail.len() > 4 * line.len() + 4096 {
+                        let cut = tail.len() - line.len();
+                        let cut = (cut..tail.len()).find(|i| tail.is_char_boundary(*i)).unwrap_or(tail.len());
+                        tail.drain(..cut);
+                    }
+                }
+                Err(e) => return Err(format!("cannot follow its log: {e}")),
+            }
+        }
+        Err(format!("it stopped before logging \"{line}\""))
+    };
+    match tokio::time::timeout(timeout, scan).await {
+        Ok(result) => result,
+        Err(_) => Err(format!("no \"{line}\" within {} s", timeout.as_secs())),
+    }
+}
+
 /// A free TCP port on 127.0.0.1, chosen by the kernel. The listener is closed before the port is
 /// used, so there is a small window for another process to take it; container start then fails
 /// loudly rather than silently using the wrong port.

@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use testcontainers::bollard::Docker;
-use testcontainers::core::{ContainerPort, WaitFor};
+use testcontainers::core::ContainerPort;
 use testcontainers::runners::AsyncRunner;
 use testcontainers::{ContainerAsync, GenericImage, ImageExt};
 pub use topology::{PartitionState, Topology};
@@ -32,6 +32,8 @@ const INTERNAL_PORT: u16 = 19092;
 const CONTROLLER_PORT: u16 = 9093;
 const EXTERNAL_PORT: u16 = 9092;
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(180);
+/// How long a cluster may take to look healthy after a cell (replicas catching up).
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(60);
 /// Broker ids are 1..=N; dedicated controllers get ids from here on, so `broker:N` stays N.
 const FIRST_CONTROLLER_ID: i32 = 1001;
 
@@ -144,7 +146,7 @@ impl Cluster {
         let network = format!("kafka-chaos-{run_id}");
         docker::create_network(docker, &network, run_id).await?;
         let nodes = plan_nodes(spec, run_id)?;
-        let cluster_id = cluster_id(run_id);
+        let cluster_id = cluster_id();
         let requests = nodes
             .iter()
             .map(|node| container_request(image, node, &nodes, spec, &network, run_id, &cluster_id));
@@ -153,15 +155,15 @@ impl Cluster {
         for (node, result) in nodes.iter().zip(started) {
             match result {
                 Ok(container) => containers.push(container),
-                Err(e) => {
-                    let tail = docker::log_tail(docker, &node.container, 15).await;
-                    let tail = if tail.trim().is_empty() {
-                        String::new()
-                    } else {
-                        format!("\nits last log lines:\n{}", tail.trim_end())
-                    };
-                    return Err(Error::infra(format!("{} did not start: {e}{tail}", node.label())));
-                }
+                Err(e) => return Err(start_failure(docker, node, &e.to_string()).await),
+            }
+        }
+        // Our own wait for the ready line, not testcontainers': while we hold the containers,
+        // a broker that failed is still there to tell why (its stderr included).
+        let ready = join_all(nodes.iter().map(|node| docker::wait_for_log(docker, &node.container, READY_LINE, STARTUP_TIMEOUT))).await;
+        for (node, result) in nodes.iter().zip(ready) {
+            if let Err(why) = result {
+                return Err(start_failure(docker, node, &why).await);
             }
         }
         let bootstrap = bootstrap_of(&nodes);
@@ -273,10 +275,52 @@ impl Cluster {
         Ok(healed)
     }
 
+    /// Whether the next cell may use this cluster: no fault in force, every broker listed alive,
+    /// and every partition of every topic with its full ISR. Err says what is wrong.
+    pub async fn check_health(&self) -> std::result::Result<(), String> {
+        let faulted = self.faulted();
+        if !faulted.is_empty() {
+            let list: Vec<String> = faulted.iter().map(|(id, state)| format!("node {id} {state:?}")).collect();
+            return Err(format!("faults still in force: {}", list.join(", ")));
+        }
+        let topology = self.running_topology().map_err(|e| e.to_string())?;
+        let expected = self.broker_ids();
+        let waited = topology::wait_until(HEALTH_TIMEOUT, || async {
+            match topology.live_brokers().await {
+                Ok(live) if live == expected => {
+                    let mut full = true;
+                    for id in &expected {
+                        full &= topology.out_of_isr(*id).await.map(|n| n == 0).unwrap_or(false);
+                    }
+                    full
+                }
+                _ => false,
+            }
+        })
+        .await;
+        waited.map_err(|w| {
+            format!("after {} s, not every broker is alive and in the ISR of all its partitions", w.as_secs())
+        })
+    }
+
     /// Remove every container and the network of this run.
     pub async fn teardown(&self) -> Result<docker::Removed> {
         docker::remove_labelled(&self.docker, Some(&self.run_id)).await
     }
+}
+
+/// Why a node did not start, with its exit code and the last lines it wrote to stdout and stderr.
+async fn start_failure(docker: &Docker, node: &Node, why: &str) -> Error {
+    let exit = match docker.inspect_container(&node.container, None).await {
+        Ok(info) => match info.state {
+            Some(state) if state.running == Some(false) => format!(" (exited with code {})", state.exit_code.unwrap_or(-1)),
+            _ => String::new(),
+        },
+        Err(_) => String::new(),
+    };
+    let tail = docker::log_tail(docker, &node.container, 30).await;
+    let tail = if tail.trim().is_empty() { String::new() } else { format!("\nits last log lines:\n{}", tail.trim_end()) };
+    Error::infra(format!("{} did not start{exit}: {why}{tail}", node.label()))
 }
 
 /// Start a cluster, run `body` on it, and remove everything of the run afterwards, whatever
@@ -448,7 +492,6 @@ fn container_request(
 ) -> testcontainers::ContainerRequest<GenericImage> {
     let image = image::ImageRef::parse(image);
     let mut request = GenericImage::new(image.name, image.tag)
-        .with_wait_for(WaitFor::message_on_stdout(READY_LINE))
         .with_container_name(&node.container)
         .with_network(network)
         .with_label(RUN_LABEL, run_id)
@@ -472,18 +515,17 @@ fn container_request(
     request
 }
 
-/// A KRaft cluster id: 16 bytes, base64url without padding (22 characters), derived from the run
-/// id and the clock so each run gets its own.
-fn cluster_id(run_id: &str) -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let mut bytes = [0u8; 16];
-    for (i, half) in bytes.chunks_mut(8).enumerate() {
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write(run_id.as_bytes());
-        h.write_usize(i);
-        half.copy_from_slice(&h.finish().to_le_bytes());
+/// A KRaft cluster id: 16 random bytes, base64url without padding (22 characters). Never one
+/// that starts with `-`: command lines read it as an option (`kafka-storage format -t -abc` fails
+/// with "expected one argument", one start in 64), which is why Kafka's own `Uuid.randomUuid()`
+/// draws again in that case too.
+fn cluster_id() -> String {
+    loop {
+        let id = base64url(&rand::random::<[u8; 16]>());
+        if !id.starts_with('-') {
+            return id;
+        }
     }
-    base64url(&bytes)
 }
 
 fn base64url(bytes: &[u8]) -> String {
@@ -524,10 +566,14 @@ mod tests {
     }
 
     #[test]
-    fn cluster_ids_are_22_base64url_chars() {
-        let id = cluster_id("abc");
-        assert_eq!(id.len(), 22);
-        assert!(id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+    fn cluster_ids_are_22_base64url_chars_never_starting_with_a_dash() {
+        // One in 64 random ids starts with '-': 10,000 draws all but surely meet ~150 of them.
+        for _ in 0..10_000 {
+            let id = cluster_id();
+            assert_eq!(id.len(), 22);
+            assert!(id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+            assert!(!id.starts_with('-'), "{id}");
+        }
         assert_eq!(base64url(b"\xfb\xff"), "-_8");
     }
 
