@@ -15,7 +15,7 @@ mod fast;
 mod line;
 
 use crate::error::{Error, Result};
-use crate::history::{FaultPhase, SendOutcome};
+use crate::history::{Event, LogEvent, ProcessedEvent, SendEvent};
 use line::{parse_line, Parsed};
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
@@ -28,55 +28,16 @@ const MIN_CHUNK_BYTES: u64 = 32 << 20;
 /// Small enough to stay in the L2 cache between the copy from the page cache and the parse.
 const READ_BUFFER_BYTES: usize = 1 << 20;
 
-/// One line the checker uses.
+/// One line the checker uses: the history's own event types (`crate::history`). The fast path
+/// fills what the checker reads and leaves `status` and `error` of a send unset.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Record {
-    Send(SendRecord),
-    Processed(ProcessedRecord),
-    Log(LogRecord),
-    /// Boxed: faults are rare and their strings would make every record bigger.
-    Fault(Box<FaultRecord>),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct SendRecord {
-    pub time_ms: f64,
-    pub producer: u32,
-    pub seq: u64,
-    pub outcome: SendOutcome,
-    pub partition: Option<i32>,
-    pub offset: Option<i64>,
-    pub latency_ms: Option<f64>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ProcessedRecord {
-    pub time_ms: f64,
-    pub consumer: u32,
-    pub producer: u32,
-    pub seq: u64,
-    pub partition: i32,
-    pub offset: i64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct LogRecord {
-    pub producer: u32,
-    pub seq: u64,
-    pub partition: i32,
-    pub offset: i64,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct FaultRecord {
-    pub time_ms: f64,
-    pub action: String,
-    pub target: String,
-    pub phase: FaultPhase,
-    pub spec: Option<String>,
-    pub detail: Option<String>,
-    /// Where the line is in the file; orders faults that share a time.
-    pub position: LinePosition,
+    Send(SendEvent),
+    Processed(ProcessedEvent),
+    Log(LogEvent),
+    /// Every other event the checker reads (`history::CHECKED_KINDS`: cell, step, fault, read,
+    /// drain, abort), rare and boxed, with its place in the file.
+    Context(Box<(Event, LinePosition)>),
 }
 
 /// A line's place in the file: its chunk, then its line within the chunk. Ordering positions
@@ -327,9 +288,9 @@ fn parse_chunk(
     let outcome = for_each_line_until(input, len, stop, &mut |text| {
         line += 1;
         match parse_line(text) {
-            Ok(Parsed::Record(Record::Fault(mut fault))) => {
-                fault.position = LinePosition { chunk, line };
-                emit(Record::Fault(fault))
+            Ok(Parsed::Record(Record::Context(mut context))) => {
+                context.1 = LinePosition { chunk, line };
+                emit(Record::Context(context))
             }
             Ok(Parsed::Record(record)) => emit(record),
             Ok(Parsed::Other) => other_lines += 1,

@@ -15,5 +15,7 @@ pub mod report;
 pub mod checker;
 pub mod history_reader;
 pub mod faults;
+pub mod judge;
 pub mod runner;
+pub mod store;
 pub mod summary;

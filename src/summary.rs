@@ -3,25 +3,24 @@
 //! `report` and `compare`.
 
 use crate::checker::Counts;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::plan::ExpectationResult;
+use crate::scenario::Count;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-pub const SUMMARY_FILE: &str = "summary.json";
-pub const PLAN_FILE: &str = "plan.json";
-pub const CELLS_DIR: &str = "cells";
+pub use crate::store::{CELLS_DIR, PLAN_FILE, SUMMARY_FILE};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
-    /// Every expectation on the cell held (or it had none) and the history was consistent.
+    /// Every expectation on the cell was judged and held (or it had none), on full evidence.
     Pass,
-    /// An expectation was violated.
+    /// A judged expectation was violated.
     Fail,
-    /// The cell could not be judged: its run or its check failed, or a rule it has could not be
-    /// judged (see `ExpectationResult::judged`).
+    /// The cell could not be judged: its run failed, the evidence a verdict needs is missing
+    /// (see `judge`), or a rule it has could not be judged.
     Unknown,
 }
 
@@ -56,7 +55,10 @@ pub struct CellSummary {
     pub counts: Option<Counts>,
     pub expectations: Vec<ExpectationResult>,
     pub verdict: Verdict,
-    /// What the run noticed: a drain that timed out, a fault that could not be applied, an error.
+    /// Counts no verdict may rest on (shown as `?`).
+    #[serde(default)]
+    pub unjudged: Vec<Count>,
+    /// Why counts went unjudged, what ran that the plan did not intend, errors of the run.
     #[serde(default)]
     pub notes: Vec<String>,
     #[serde(default)]
@@ -64,13 +66,9 @@ pub struct CellSummary {
 }
 
 impl CellSummary {
-    pub fn verdict_of(counts: Option<&Counts>, consistent: bool, expectations: &[ExpectationResult]) -> Verdict {
-        match counts {
-            None => Verdict::Unknown,
-            Some(_) if expectations.iter().any(|e| e.violated()) => Verdict::Fail,
-            Some(_) if !consistent || expectations.iter().any(|e| !e.judged) => Verdict::Unknown,
-            Some(_) => Verdict::Pass,
-        }
+    /// Whether this count of the cell may be shown as judged (it is not `?`).
+    pub fn judged(&self, count: Count) -> bool {
+        self.counts.is_some() && !self.unjudged.contains(&count)
     }
 }
 
@@ -79,25 +77,19 @@ impl Summary {
         self.cells.iter().filter(|c| c.verdict == Verdict::Fail).count()
     }
 
-    /// Write atomically (temporary file, then rename): a reader never sees half a summary.
+    pub fn unknown(&self) -> usize {
+        self.cells.iter().filter(|c| c.verdict == Verdict::Unknown).count()
+    }
+
+    /// Written atomically: a reader never sees half a summary.
     pub fn save(&self, dir: &Path) -> Result<()> {
-        write_json_atomically(&dir.join(SUMMARY_FILE), self)
+        crate::store::write_json(&dir.join(SUMMARY_FILE), self)
     }
 
     pub fn load(dir: &Path) -> Result<Summary> {
-        let path = dir.join(SUMMARY_FILE);
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            Error::Invalid(format!("cannot read {}: {e}; is {} a result directory of `kafka-chaos run`?", path.display(), dir.display()))
-        })?;
-        serde_json::from_str(&text).map_err(|e| Error::Invalid(format!("{}: not a summary: {e}", path.display())))
+        let hint = format!("is {} a result directory of `kafka-chaos run`?", dir.display());
+        crate::store::read_json(&dir.join(SUMMARY_FILE), "a summary", &hint)
     }
-}
-
-pub fn write_json_atomically<T: Serialize>(path: &Path, value: &T) -> Result<()> {
-    let tmp = path.with_extension("json.tmp");
-    let text = serde_json::to_string_pretty(value).expect("summaries serialize");
-    std::fs::write(&tmp, text).map_err(|e| Error::io(format!("cannot write {}", tmp.display()), e))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(format!("cannot write {}", path.display()), e))
 }
 
 /// The names of the counts, in the order reports show them.

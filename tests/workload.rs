@@ -9,7 +9,7 @@ mod common;
 
 use common::{labelled_containers, require_docker, BIN};
 use kafka_chaos::cluster::{with_cluster, ClusterSpec};
-use kafka_chaos::history::{Event, SendOutcome};
+use kafka_chaos::history::{CommitEvent, Event, LogEvent, ProcessedEvent, RebalanceEvent, SendEvent, SendOutcome, WorkerEvent};
 use kafka_chaos::workload::{
     lag, read_log, CommitMode, ConsumerConfig, ConsumerProcess, EventReceiver, LogReaderConfig, LogSummary,
     ProducerConfig, ProducerHandle, WorkerLauncher,
@@ -34,11 +34,11 @@ struct Tally {
 impl Tally {
     fn add(&mut self, event: Event) {
         match &event {
-            Event::Processed { producer, seq, .. } => {
+            Event::Processed(ProcessedEvent { producer, seq, .. }) => {
                 *self.processed.entry((*producer, *seq)).or_default() += 1;
                 self.processed_total += 1;
             }
-            Event::Commit { error: None, .. } => {
+            Event::Commit(CommitEvent { error: None, committing: false, .. }) => {
                 self.commits += 1;
                 self.processed_at_last_commit = self.processed_total;
             }
@@ -73,13 +73,13 @@ impl Tally {
     }
 
     fn sends(&self, outcome: SendOutcome) -> usize {
-        self.events.iter().filter(|e| matches!(e, Event::Send { outcome: o, .. } if *o == outcome)).count()
+        self.events.iter().filter(|e| matches!(e, Event::Send(SendEvent { outcome: o, .. }) if *o == outcome)).count()
     }
 
     fn logged(&self) -> BTreeSet<(u32, u64)> {
         self.events
             .iter()
-            .filter_map(|e| if let Event::Log { producer, seq, .. } = e { Some((*producer, *seq)) } else { None })
+            .filter_map(|e| if let Event::Log(LogEvent { producer, seq, .. }) = e { Some((*producer, *seq)) } else { None })
             .collect()
     }
 
@@ -87,7 +87,7 @@ impl Tally {
         self.events
             .iter()
             .filter_map(|e| match e {
-                Event::Worker { role, id, state, .. } if role == "consumer" => Some(format!("{id}:{state}")),
+                Event::Worker(WorkerEvent { role, id, state, .. }) if role == "consumer" => Some(format!("{id}:{state}")),
                 _ => None,
             })
             .collect()
@@ -189,7 +189,7 @@ async fn acked_messages_are_all_in_the_log_and_all_processed() {
             tx.clone(),
         )?;
         let pid = worker.pid().unwrap();
-        worker.wait_assigned(Duration::from_secs(60)).await?;
+        worker.wait_joined(Duration::from_secs(60)).await?;
         produce_all(run, &bootstrap, &mut tally, &mut rx, &tx).await?;
         tally
             .until(&mut rx, Duration::from_secs(60), "2000 records processed", |t| t.processed.len() as u64 >= MESSAGES)
@@ -376,7 +376,7 @@ async fn a_worker_process_is_killed_restarted_stopped_and_never_left_behind() {
     assert!(!alive(second));
     tally.drain(&mut rx);
     assert_eq!(tally.workers(), ["1:started", "1:ready", "1:killed", "1:started", "1:ready", "1:stopped"]);
-    assert!(tally.events.iter().any(|e| matches!(e, Event::Rebalance { kind, .. } if kind == "revoke")));
+    assert!(tally.events.iter().any(|e| matches!(e, Event::Rebalance(RebalanceEvent { kind, .. }) if kind == "revoke")));
 
     let dropped = ConsumerProcess::spawn(config, WorkerLauncher::new(BIN), tx.clone()).unwrap();
     let third = dropped.pid().unwrap();
@@ -506,7 +506,7 @@ async fn acked_messages_survive_a_leader_kill_and_a_producer_restart() {
     let mut errors: BTreeMap<String, usize> = BTreeMap::new();
     let mut max_latency: f64 = 0.0;
     for e in &tally.events {
-        if let Event::Send { seq, outcome, error, latency_ms, .. } = e {
+        if let Event::Send(SendEvent { seq, outcome, error, latency_ms, .. }) = e {
             assert!(outcomes.insert(*seq, *outcome).is_none(), "seq {seq} has two outcomes");
             if let Some(error) = error {
                 *errors.entry(error.clone()).or_default() += 1;
@@ -519,7 +519,7 @@ async fn acked_messages_survive_a_leader_kill_and_a_producer_restart() {
     let logged = tally.logged();
     let mut copies: BTreeMap<(u32, u64), usize> = BTreeMap::new();
     for e in &tally.events {
-        if let Event::Log { producer, seq, .. } = e {
+        if let Event::Log(LogEvent { producer, seq, .. }) = e {
             *copies.entry((*producer, *seq)).or_default() += 1;
         }
     }

@@ -7,15 +7,15 @@ use crate::history::SendOutcome;
 use serde::{Deserialize, Serialize};
 
 /// Bumped when a field changes meaning.
-pub const ANALYSIS_FORMAT: u32 = 1;
+pub const ANALYSIS_FORMAT: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Analysis {
     pub format: u32,
     pub counts: Counts,
-    /// acked + failed + unknown == sent: every message sent got exactly one outcome. `sent`
-    /// counts send events, the outcomes count messages, so this cross-checks the two.
-    pub consistent: bool,
+    /// What a verdict may rest on: the fault steps as they ran, the final read, the drain, the
+    /// producers' ledgers.
+    pub evidence: super::Evidence,
     pub input: InputStats,
     /// Acknowledgement latency of acked sends, where the history has it.
     pub latency_ms: Option<Latency>,
@@ -59,6 +59,18 @@ pub struct Counts {
     pub processed_twice: u64,
 }
 
+impl Counts {
+    /// The share of messages sent whose outcome is definite (acked or failed), 0 to 1; 1 when
+    /// nothing was sent.
+    pub fn definite_share(&self) -> f64 {
+        if self.sent == 0 {
+            1.0
+        } else {
+            (self.acked + self.failed) as f64 / self.sent as f64
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InputStats {
     pub lines: u64,
@@ -89,6 +101,9 @@ pub struct FaultWindow {
     pub target: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<String>,
+    /// The schedule step (0-based) the fault came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<u32>,
     pub start_ms: Option<f64>,
     pub end_ms: Option<f64>,
 }

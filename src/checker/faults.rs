@@ -1,16 +1,19 @@
-//! Fault windows from the fault events, and where in them a moment falls.
+//! Fault windows from the fault events, and where in them a moment falls. Only faults that were
+//! applied make a window: a step that failed to apply broke nothing, and no loss is put on it.
 
 use super::analysis::{FaultContext, FaultWindow, Relation};
-use crate::history::FaultPhase;
-use crate::history_reader::FaultRecord;
+use crate::history::{FaultEvent, FaultPhase};
+use crate::history_reader::LinePosition;
 use std::collections::{HashMap, VecDeque};
 
-/// Pairs each start with the next end of the same action on the same target, in time order.
-pub(crate) fn windows(mut events: Vec<FaultRecord>) -> Vec<FaultWindow> {
-    events.sort_by(|a, b| a.time_ms.total_cmp(&b.time_ms).then(a.position.cmp(&b.position)));
+/// Pairs each start with the next end of the same action on the same target, in time order. A
+/// heal that failed leaves its window open (to the end of the run); a fault that failed to apply
+/// makes none.
+pub(crate) fn windows(mut events: Vec<(FaultEvent, LinePosition)>) -> Vec<FaultWindow> {
+    events.sort_by(|a, b| a.0.time_ms.total_cmp(&b.0.time_ms).then(a.1.cmp(&b.1)));
     let mut windows: Vec<FaultWindow> = Vec::new();
     let mut open: HashMap<(String, String), VecDeque<usize>> = HashMap::new();
-    for event in events {
+    for (event, _) in events {
         let key = (event.action.clone(), event.target.clone());
         match event.phase {
             FaultPhase::Start => {
@@ -19,6 +22,7 @@ pub(crate) fn windows(mut events: Vec<FaultRecord>) -> Vec<FaultWindow> {
                     action: event.action,
                     target: event.target,
                     spec: event.spec,
+                    step: event.step,
                     start_ms: Some(event.time_ms),
                     end_ms: None,
                 });
@@ -29,10 +33,16 @@ pub(crate) fn windows(mut events: Vec<FaultRecord>) -> Vec<FaultWindow> {
                     action: event.action,
                     target: event.target,
                     spec: event.spec,
+                    step: event.step,
                     start_ms: None,
                     end_ms: Some(event.time_ms),
                 }),
             },
+            // The window of a failed heal stays open; a failed fault never opened one.
+            FaultPhase::HealFailed => {
+                open.get_mut(&key).and_then(VecDeque::pop_front);
+            }
+            FaultPhase::Failed => {}
         }
     }
     windows

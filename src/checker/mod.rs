@@ -9,6 +9,7 @@ mod analysis;
 mod consumption;
 mod delivery;
 mod duplicates;
+pub mod evidence;
 mod faults;
 mod keyed;
 mod latency;
@@ -23,7 +24,9 @@ mod tests;
 mod timeline;
 
 pub use analysis::*;
-pub use store::{read_analysis, write_analysis, write_timeline_csv, ANALYSIS_FILE, HISTORY_FILE, TIMELINE_FILE};
+pub use evidence::Evidence;
+pub use store::{read_analysis, write_analysis, write_timeline_csv};
+pub use crate::store::{ANALYSIS_FILE, HISTORY_FILE, TIMELINE_FILE};
 
 use crate::error::{Error, Result};
 use crate::history_reader::{HistoryReader, ReadStats};
@@ -77,20 +80,29 @@ fn conclude(tally: Tally, stats: ReadStats) -> Analysis {
         log,
         processed,
         timeline,
-        fault_events,
+        context,
         mut latencies_ms,
         send_events,
         log_records,
         processed_events,
         sent_twice: _,
     } = tally;
+    let fault_events = context
+        .iter()
+        .filter_map(|(e, position)| match e {
+            crate::history::Event::Fault(f) => Some((f.clone(), *position)),
+            _ => None,
+        })
+        .collect();
     let faults = faults::windows(fault_events);
 
     let mut delivery = delivery::Delivery::default();
     let mut lost = lost::Lost::new(&faults);
     let mut duplicates = duplicates::Duplicates::default();
     let mut consumption = consumption::Consumption::default();
+    let mut ledger = evidence::LedgerCounter::default();
     messages.for_each(|producer, seq, m| {
+        ledger.observe(producer, seq, m.outcome().is_some());
         delivery.observe(producer, seq, m);
         lost.observe(producer, seq, m);
         duplicates.observe(producer, seq, m);
@@ -140,10 +152,11 @@ fn conclude(tally: Tally, stats: ReadStats) -> Analysis {
         warnings
             .push(format!("{} events more than ten days into the run are left out of the timeline", timeline.beyond));
     }
+    let evidence = evidence::gather(context, ledger.finish());
     Analysis {
         format: ANALYSIS_FORMAT,
         counts,
-        consistent: counts.acked + counts.failed + counts.unknown == counts.sent,
+        evidence,
         input: InputStats {
             lines: stats.lines,
             bytes: stats.bytes,

@@ -6,7 +6,8 @@ use super::keyed::KeyedMap;
 use super::messages::MessageTable;
 use super::timeline::{Series, TimelineCounter};
 use crate::history::SendOutcome;
-use crate::history_reader::{FaultRecord, Record};
+use crate::history::Event;
+use crate::history_reader::{LinePosition, Record};
 use std::collections::HashSet;
 
 /// Enough messages sent twice to find the first one in the file again; a history with more
@@ -29,7 +30,9 @@ pub(crate) struct Tally {
     /// an offset listed twice once sorted (8 bytes per event, no map).
     pub processed: PartitionRecords<i64>,
     pub timeline: TimelineCounter,
-    pub fault_events: Vec<FaultRecord>,
+    /// Every event of the kinds that carry evidence (cell, step, fault, read, drain, abort),
+    /// with its place in the file.
+    pub context: Vec<(Event, LinePosition)>,
     pub latencies_ms: Vec<f32>,
     pub send_events: u64,
     pub log_records: u64,
@@ -72,7 +75,7 @@ impl Tally {
                 self.messages.record_log(l.producer, l.seq);
                 self.log.push(l.partition, LogEntry { offset: l.offset, seq: l.seq, producer: l.producer });
             }
-            Record::Fault(fault) => self.fault_events.push(*fault),
+            Record::Context(context) => self.context.push(*context),
         }
     }
 
@@ -93,7 +96,7 @@ impl Tally {
         self.log.merge(later.log);
         self.processed.merge(later.processed);
         self.timeline.merge(later.timeline);
-        self.fault_events.extend(later.fault_events);
+        self.context.extend(later.context);
         self.latencies_ms.extend(later.latencies_ms);
         self.send_events += later.send_events;
         self.log_records += later.log_records;

@@ -24,7 +24,7 @@ fn only(counts: Counts, set: impl FnOnce(&mut Counts)) -> Counts {
 fn empty_history_counts_nothing() {
     let a = check(&[]);
     assert_eq!(a.counts, Counts::default());
-    assert!(a.consistent);
+    assert_eq!(a.evidence.ledger.gaps, 0);
     assert!(a.faults.is_empty());
     assert_eq!(a.timeline.seconds(), 0);
     assert_eq!(a.latency_ms, None);
@@ -51,7 +51,7 @@ fn sent_acked_failed_unknown_count_messages_by_outcome() {
         r#"{"type":"log","producer":1,"seq":0,"partition":0,"offset":1}"#,
     ]);
     assert_eq!((a.counts.sent, a.counts.acked, a.counts.failed, a.counts.unknown), (6, 3, 1, 2));
-    assert!(a.consistent);
+    assert_eq!(a.evidence.ledger.gaps, 0, "seqs 0..n of each producer each have an outcome");
 }
 
 #[test]
@@ -255,6 +255,7 @@ fn lost_messages_are_placed_in_the_fault_window_they_were_acked_in() {
                 action: "kill".into(),
                 target: "broker-2".into(),
                 spec: Some("leader:0".into()),
+                step: None,
                 start_ms: Some(1000.0),
                 end_ms: Some(2000.0)
             },
@@ -262,6 +263,7 @@ fn lost_messages_are_placed_in_the_fault_window_they_were_acked_in() {
                 action: "pause".into(),
                 target: "broker-1".into(),
                 spec: None,
+                step: None,
                 start_ms: Some(3000.0),
                 end_ms: None
             },
@@ -497,7 +499,7 @@ fn a_known_type_with_a_field_of_the_wrong_type_is_an_error() {
     );
     assert_eq!(
         error(&[r#"{"type":"fault","time_ms":1.0,"action":"kill","target":"broker-1","phase":"begin"}"#]),
-        "history.jsonl:1: fault event: \"phase\" must be one of \"start\", \"end\", got \"begin\""
+        "history.jsonl:1: fault event: \"phase\" must be one of \"start\", \"end\", \"failed\", \"heal_failed\", got \"begin\""
     );
 }
 

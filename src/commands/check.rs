@@ -174,7 +174,7 @@ fn render_faults(o: &mut String, scenario: &Scenario) {
 }
 
 fn step_summary(step: &FaultStep) -> String {
-    format!("{} {} at {}", step.action, step.written_target(), ms(step.at_ms))
+    format!("{} {} {}", step.action, step.written_target(), step.firing())
 }
 
 fn render_cell(o: &mut String, plan: &Plan, cell: &Cell, i: usize) {
@@ -195,16 +195,7 @@ fn render_cell(o: &mut String, plan: &Plan, cell: &Cell, i: usize) {
             Some(from) => format!(" (drawn for {from})"),
             None => String::new(),
         };
-        let heal = match step.heal_after_ms {
-            Some(after) => format!(
-                "{} after {} (at {})",
-                step.action.heal_verb(),
-                ms(after),
-                ms(step.at_ms + after)
-            ),
-            None => format!("{} at the end of the run", step.action.heal_verb()),
-        };
-        let text = format!("{:>7}  {} {}{drawn}, {heal}", ms(step.at_ms), step.action, step.target);
+        let text = format!("{}. {} {}{drawn} {}; {}", j + 1, step.action, step.target, step.firing(), step.healing());
         sub(o, if j == 0 { "faults" } else { "" }, &text);
     }
     if cell.expectations.is_empty() {
@@ -262,9 +253,6 @@ fn round_s(d: std::time::Duration) -> std::time::Duration {
     std::time::Duration::from_secs(d.as_secs_f64().round() as u64)
 }
 
-fn ms(ms: u64) -> String {
-    format_duration(std::time::Duration::from_millis(ms))
-}
 
 fn pairs(map: &BTreeMap<String, String>) -> String {
     if map.is_empty() {

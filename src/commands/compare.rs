@@ -1,27 +1,31 @@
 //! `kafka-chaos compare BASE NEW`: which cells got worse between two result directories, for
-//! nightly jobs. Cells are matched by id. A cell got worse when any of lost, duplicated,
-//! reordered, unexpected or unconsumed went up, or its verdict went from pass to fail or
-//! unknown; then the exit code is 1.
+//! nightly jobs. Cells are matched by id. Verdicts first: a cell whose verdict went from pass to
+//! fail or unknown got worse. Then counts, but only counts judged in both runs: a cell got worse
+//! when any of lost, duplicated, reordered, unexpected or unconsumed went up.
+//!
+//! Exit: 1 if any cell got worse; else 3 if NEW cannot be compared in full (it is incomplete, or
+//! lacks cells of BASE: they are named); else 0.
 
 use crate::checker::Counts;
 use crate::cli::CompareArgs;
 use crate::error::{Error, Result};
 use crate::exit_codes;
+use crate::scenario::Count;
 use crate::summary::{CellSummary, Summary, Verdict};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
 /// A count by name.
-type Count = (&'static str, fn(&Counts) -> u64);
+type Watched = (Count, fn(&Counts) -> u64);
 
 /// The counts a regression is judged by: more of any of them is worse.
-const WATCHED: [Count; 5] = [
-    ("lost", |c| c.lost),
-    ("duplicated", |c| c.duplicated),
-    ("reordered", |c| c.reordered),
-    ("unexpected", |c| c.unexpected),
-    ("unconsumed", |c| c.unconsumed),
+const WATCHED: [Watched; 5] = [
+    (Count::Lost, |c| c.lost),
+    (Count::Duplicated, |c| c.duplicated),
+    (Count::Reordered, |c| c.reordered),
+    (Count::Unexpected, |c| c.unexpected),
+    (Count::Unconsumed, |c| c.unconsumed),
 ];
 
 pub fn run(args: CompareArgs) -> Result<i32> {
@@ -34,7 +38,16 @@ pub fn run(args: CompareArgs) -> Result<i32> {
         println!("note: the scenarios differ ({} and {}); only cells with the same id are compared", base.scenario, new.scenario);
     }
     print!("\n{}", comparison.render());
-    Ok(if comparison.worse.is_empty() { exit_codes::OK } else { exit_codes::VIOLATED })
+    if !new.complete {
+        println!("NEW is incomplete: its run did not finish");
+    }
+    Ok(if !comparison.worse.is_empty() {
+        exit_codes::VIOLATED
+    } else if !comparison.only_in_base.is_empty() || !new.complete {
+        exit_codes::INFRASTRUCTURE
+    } else {
+        exit_codes::OK
+    })
 }
 
 fn load(dir: &Path) -> Result<Summary> {
@@ -97,8 +110,13 @@ pub fn compare(base: &Summary, new: &Summary) -> Comparison {
         };
         let mut changes = Vec::new();
         let (mut up, mut down) = (false, false);
+        let verdict = (before.verdict, cell.verdict);
+        if verdict.0 != verdict.1 {
+            changes.push(format!("verdict {} -> {}", word(verdict.0), word(verdict.1)));
+        }
         if let (Some(b), Some(n)) = (&before.counts, &cell.counts) {
-            for (name, count) in WATCHED {
+            // A count not judged in either run is no evidence of a change.
+            for (name, count) in WATCHED.iter().filter(|(name, _)| before.judged(*name) && cell.judged(*name)) {
                 let (b, n) = (count(b), count(n));
                 if b != n {
                     changes.push(format!("{name} {b} -> {n}"));
@@ -106,10 +124,6 @@ pub fn compare(base: &Summary, new: &Summary) -> Comparison {
                     down |= n < b;
                 }
             }
-        }
-        let verdict = (before.verdict, cell.verdict);
-        if verdict.0 != verdict.1 {
-            changes.push(format!("verdict {} -> {}", word(verdict.0), word(verdict.1)));
         }
         let worse = up || (verdict.0 == Verdict::Pass && verdict.1 != Verdict::Pass);
         let improved = down || (verdict.0 != Verdict::Pass && verdict.1 == Verdict::Pass);
@@ -145,7 +159,7 @@ impl Comparison {
             }
         }
         let _ = writeln!(out, "unchanged: {} cell(s)", self.unchanged);
-        for (title, ids) in [("only in base", &self.only_in_base), ("only in new", &self.only_in_new)] {
+        for (title, ids) in [("missing from new", &self.only_in_base), ("only in new", &self.only_in_new)] {
             if !ids.is_empty() {
                 let _ = writeln!(out, "{title} ({}): {}", ids.len(), ids.join(", "));
             }
@@ -169,6 +183,7 @@ mod tests {
             counts: lost.map(|lost| Counts { sent: 100, acked: 100, in_log: 100 - lost, lost, ..Counts::default() }),
             expectations: vec![],
             verdict,
+            unjudged: vec![],
             notes: vec![],
             duration_s: 1.0,
         }
@@ -207,7 +222,7 @@ mod tests {
         assert_eq!(
             c.worse,
             [
-                CellChange { id: "a".into(), changes: vec!["lost 0 -> 412".into(), "verdict pass -> fail".into()] },
+                CellChange { id: "a".into(), changes: vec!["verdict pass -> fail".into(), "lost 0 -> 412".into()] },
                 CellChange { id: "c".into(), changes: vec!["verdict pass -> unknown".into()] },
             ]
         );
@@ -216,8 +231,18 @@ mod tests {
         assert_eq!(c.only_in_base, ["gone"]);
         assert_eq!(c.only_in_new, ["added"]);
         let text = c.render();
-        assert!(text.starts_with("worse (2):\n  a: lost 0 -> 412, verdict pass -> fail\n"), "{text}");
+        assert!(text.starts_with("worse (2):\n  a: verdict pass -> fail, lost 0 -> 412\n"), "{text}");
+        assert!(text.contains("missing from new (1): gone\n"), "{text}");
         assert!(text.ends_with("\n2 cell(s) got worse\n"), "{text}");
+    }
+
+    #[test]
+    fn counts_not_judged_in_either_run_are_not_compared() {
+        let base = summary(vec![cell("a", Some(0), Verdict::Pass)]);
+        let mut unjudged = cell("a", Some(7), Verdict::Unknown);
+        unjudged.unjudged = Count::ALL.to_vec();
+        let c = compare(&base, &summary(vec![unjudged]));
+        assert_eq!(c.worse, [CellChange { id: "a".into(), changes: vec!["verdict pass -> unknown".into()] }]);
     }
 
     #[test]

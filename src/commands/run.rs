@@ -1,16 +1,20 @@
 //! `run SCENARIO`: every cell on a real cluster, into a result directory. The cluster is reused
 //! across cells (a fresh topic and group per cell) and restarted only when the next cell needs
 //! other broker settings or a cell left it unhealthy. The summary is saved after every cell, so
-//! an interrupted run leaves a readable partial result.
+//! an interrupted run leaves a readable partial result (`"complete": false`).
+//!
+//! Verdicts come from `judge`, the same as `analyze RESULT_DIR` uses on the stored histories.
 
 use crate::cli::RunArgs;
 use crate::cluster::{with_cluster, Cluster, ClusterSpec};
 use crate::commands::check;
 use crate::error::{Error, Result};
 use crate::exit_codes;
-use crate::plan::{evaluate, Cell, Plan};
+use crate::judge;
+use crate::plan::{Cell, Plan};
 use crate::runner::{run_cell, CellContext};
-use crate::summary::{counts_map, write_json_atomically, CellSummary, Summary, Verdict, CELLS_DIR, PLAN_FILE};
+use crate::store::{self, PLAN_FILE, SCENARIO_COPY};
+use crate::summary::{CellSummary, Summary, CELLS_DIR};
 use crate::workload::WorkerLauncher;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
@@ -26,9 +30,9 @@ pub async fn run(args: RunArgs) -> Result<i32> {
         None => plan,
     });
     let dir = result_dir(&args, &plan.scenario)?;
-    std::fs::copy(&args.scenario, dir.join("scenario.toml"))
+    std::fs::copy(&args.scenario, dir.join(SCENARIO_COPY))
         .map_err(|e| Error::io(format!("cannot copy {}", args.scenario.display()), e))?;
-    write_json_atomically(&dir.join(PLAN_FILE), plan.as_ref())?;
+    store::write_json(&dir.join(PLAN_FILE), plan.as_ref())?;
     let estimate = plan.estimate();
     eprintln!(
         "{}: {} cell(s), about {} min; results in {}",
@@ -82,16 +86,26 @@ pub async fn run(args: RunArgs) -> Result<i32> {
         Err(e) => eprintln!("warning: the reports could not be rendered: {e}"),
     }
     link_latest(&dir);
-    print_table(&summary);
+    print!("{}", crate::report::terminal_table(&summary));
     eprintln!("results: {}", dir.display());
-    outcome?;
-    Ok(if summary.failed() > 0 {
+    Ok(exit_code(&summary, outcome))
+}
+
+/// 130 when interrupted; else 1 if any expectation was violated, then 3 if a cell has no
+/// verdict or the run could not go on (its error is printed), then 0.
+pub fn exit_code(summary: &Summary, outcome: Result<()>) -> i32 {
+    match outcome {
+        Err(Error::Interrupted) => return exit_codes::INTERRUPTED,
+        Err(e) => eprintln!("error: {e}"),
+        Ok(()) => {}
+    }
+    if summary.failed() > 0 {
         exit_codes::VIOLATED
-    } else if summary.cells.iter().any(|c| c.verdict == Verdict::Unknown) {
+    } else if summary.unknown() > 0 || !summary.complete {
         exit_codes::INFRASTRUCTURE
     } else {
         exit_codes::OK
-    })
+    }
 }
 
 struct RunState {
@@ -135,7 +149,8 @@ async fn run_cells(
         let result = run_cell(cluster.clone(), ctx).await;
         let healthy = result.as_ref().map(|r| r.cluster_healthy).unwrap_or(false);
         let summary = cell_summary(&cell, result, began);
-        progress.println(format!("{:<7} {} ({:.0} s){}", verdict_word(summary.verdict), cell.id, summary.duration_s, key_counts(&summary)));
+        let verdict = crate::report::verdict_word(summary.verdict);
+        progress.println(format!("{verdict:<7} {} ({:.0} s){}", cell.id, summary.duration_s, key_counts(&summary)));
         {
             let mut state = state.lock().unwrap();
             state.summary.cells.push(summary);
@@ -154,32 +169,8 @@ async fn run_cells(
 fn cell_summary(cell: &Cell, result: Result<crate::runner::CellRun>, began: Instant) -> CellSummary {
     let duration_s = began.elapsed().as_secs_f64();
     match result {
-        Ok(run) => {
-            let counts = run.analysis.counts;
-            let expectations = evaluate(&cell.expectations, &counts_map(&counts), run.drained);
-            let mut notes = run.notes;
-            if !run.analysis.consistent {
-                notes.push("acked + failed + unknown != sent: the history is inconsistent".into());
-            }
-            CellSummary {
-                id: cell.id.clone(),
-                config: cell.config.clone(),
-                verdict: CellSummary::verdict_of(Some(&counts), run.analysis.consistent, &expectations),
-                counts: Some(counts),
-                expectations,
-                notes,
-                duration_s,
-            }
-        }
-        Err(e) => CellSummary {
-            id: cell.id.clone(),
-            config: cell.config.clone(),
-            counts: None,
-            expectations: Vec::new(),
-            verdict: Verdict::Unknown,
-            notes: vec![format!("the cell could not be run: {e}")],
-            duration_s,
-        },
+        Ok(run) => judge::cell_summary(cell, &run.analysis, run.notes, duration_s),
+        Err(e) => judge::unrun_cell(cell, format!("the cell could not be run: {e}"), duration_s),
     }
 }
 
@@ -222,43 +213,20 @@ fn progress_bar(cells: u64) -> ProgressBar {
     bar
 }
 
-fn verdict_word(verdict: Verdict) -> &'static str {
-    match verdict {
-        Verdict::Pass => "pass",
-        Verdict::Fail => "FAIL",
-        Verdict::Unknown => "UNKNOWN",
-    }
-}
-
 fn key_counts(cell: &CellSummary) -> String {
-    match &cell.counts {
-        Some(c) => format!(
-            ": sent {} lost {} duplicated {} reordered {} unconsumed {} redelivered {}",
-            c.sent, c.lost, c.duplicated, c.reordered, c.unconsumed, c.redelivered
-        ),
-        None => String::new(),
-    }
-}
-
-fn print_table(summary: &Summary) {
-    println!("{:<8} {:<56} {:>8} {:>7} {:>6} {:>6} {:>6} {:>6}", "verdict", "cell", "sent", "lost", "dup", "reord", "uncons", "redel");
-    for cell in &summary.cells {
-        let c = cell.counts.unwrap_or_default();
-        println!(
-            "{:<8} {:<56} {:>8} {:>7} {:>6} {:>6} {:>6} {:>6}",
-            verdict_word(cell.verdict),
-            cell.id,
-            c.sent,
-            c.lost,
-            c.duplicated,
-            c.reordered,
-            c.unconsumed,
-            c.redelivered
-        );
-        for e in cell.expectations.iter().filter(|e| e.violated()) {
-            println!("         violated: {} (actual {})", e.rule, e.actual);
-        }
-    }
+    let Some(c) = &cell.counts else { return String::new() };
+    let shown = |count: crate::scenario::Count, n: u64| if cell.judged(count) { n.to_string() } else { "?".into() };
+    use crate::scenario::Count as C;
+    format!(
+        ": sent {} lost {} duplicated {} reordered {} unconsumed {} redelivered {}, {:.0}% definite",
+        c.sent,
+        shown(C::Lost, c.lost),
+        shown(C::Duplicated, c.duplicated),
+        shown(C::Reordered, c.reordered),
+        shown(C::Unconsumed, c.unconsumed),
+        shown(C::Redelivered, c.redelivered),
+        c.definite_share() * 100.0
+    )
 }
 
 fn timestamp() -> String {

@@ -11,11 +11,13 @@ enum Expect {
     Integer32,
     Integer64,
     Text,
+    Bool,
     OneOf(&'static [&'static str]),
 }
 
 const OUTCOMES: &[&str] = &["acked", "failed", "unknown"];
-const PHASES: &[&str] = &["start", "end"];
+const PHASES: &[&str] = &["start", "end", "failed", "heal_failed"];
+const STEP_STATES: &[&str] = &["fired", "not_fired"];
 
 /// The fields the checker reads, per type: name, expected value, required.
 fn schema(kind: &str) -> Option<&'static [(&'static str, Expect, bool)]> {
@@ -49,9 +51,32 @@ fn schema(kind: &str) -> Option<&'static [(&'static str, Expect, bool)]> {
             ("action", Text, true),
             ("target", Text, true),
             ("phase", OneOf(PHASES), true),
+            ("step", Unsigned32, false),
             ("spec", Text, false),
             ("detail", Text, false),
         ],
+        "step" => &[
+            ("time_ms", Number, true),
+            ("step", Unsigned32, true),
+            ("action", Text, true),
+            ("target", Text, true),
+            ("state", OneOf(STEP_STATES), true),
+            ("why", Text, true),
+        ],
+        "read" => &[
+            ("partition", Integer32, true),
+            ("low", Integer64, true),
+            ("high", Integer64, true),
+            ("reached", Integer64, true),
+            ("records", Unsigned64, true),
+        ],
+        "drain" => &[
+            ("time_ms", Number, true),
+            ("caught_up", Bool, true),
+            ("waited_ms", Number, true),
+            ("detail", Text, true),
+        ],
+        "abort" => &[("time_ms", Number, true), ("reason", Text, true)],
         _ => return None,
     })
 }
@@ -98,6 +123,7 @@ fn fits(value: &serde_json::Value, expect: Expect) -> bool {
         Expect::Integer32 => value.as_i64().is_some_and(|n| i32::try_from(n).is_ok()),
         Expect::Integer64 => value.is_i64(),
         Expect::Text => value.is_string(),
+        Expect::Bool => value.is_boolean(),
         Expect::OneOf(names) => value.as_str().is_some_and(|s| names.contains(&s)),
     }
 }
@@ -110,6 +136,7 @@ fn describe(expect: Expect) -> String {
         Expect::Integer32 => "a 32-bit integer".into(),
         Expect::Integer64 => "a 64-bit integer".into(),
         Expect::Text => "a string".into(),
+        Expect::Bool => "true or false".into(),
         Expect::OneOf(names) => {
             let quoted: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
             format!("one of {}", quoted.join(", "))

@@ -3,10 +3,11 @@
 //! times faster than serde on 30 million lines. It accepts only what it fully understands and
 //! answers `None` for anything else (another type, whitespace, escapes in a key, non-ASCII,
 //! nested values, a field twice, a number of an unexpected form), leaving the line to the serde
-//! path, which accepts or rejects it and names the problem.
+//! path, which accepts or rejects it and names the problem. It fills the fields the checker
+//! reads: a send's `error` text is checked but not copied.
 
-use super::{LogRecord, ProcessedRecord, Record, SendRecord};
-use crate::history::SendOutcome;
+use super::Record;
+use crate::history::{LogEvent, PersistStatus, ProcessedEvent, SendEvent, SendOutcome};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -25,6 +26,7 @@ struct Fields {
     offset: Option<i64>,
     latency_ms: Option<f64>,
     consumer: Option<u32>,
+    status: Option<PersistStatus>,
 }
 
 pub(super) fn parse(line: &[u8]) -> Option<Record> {
@@ -51,8 +53,11 @@ pub(super) fn parse(line: &[u8]) -> Option<Record> {
             b"offset" if f.offset.is_none() => f.offset = Some(c.signed()?),
             b"latency_ms" if f.latency_ms.is_none() => f.latency_ms = Some(c.float()?),
             b"consumer" if f.consumer.is_none() => f.consumer = Some(u32::try_from(c.unsigned()?).ok()?),
+            b"status" if kind == Kind::Send && f.status.is_none() => f.status = Some(c.status()?),
+            // Read by people, not by the checker: skipped, but it must be what serde would take.
+            b"error" if kind == Kind::Send => c.text_or_null()?,
             b"time_ms" | b"producer" | b"seq" | b"outcome" | b"partition" | b"offset" | b"latency_ms" | b"consumer"
-            | b"type" => return None,
+            | b"status" | b"type" => return None,
             _ => c.skip_value()?,
         }
         match c.next()? {
@@ -66,16 +71,18 @@ pub(super) fn parse(line: &[u8]) -> Option<Record> {
         return None;
     }
     Some(match kind {
-        Kind::Send => Record::Send(SendRecord {
+        Kind::Send => Record::Send(SendEvent {
             time_ms: f.time_ms?,
             producer: f.producer?,
             seq: f.seq?,
             outcome: f.outcome?,
             partition: f.partition,
             offset: f.offset,
+            status: f.status,
             latency_ms: f.latency_ms,
+            error: None,
         }),
-        Kind::Processed => Record::Processed(ProcessedRecord {
+        Kind::Processed => Record::Processed(ProcessedEvent {
             time_ms: f.time_ms?,
             consumer: f.consumer?,
             producer: f.producer?,
@@ -84,7 +91,7 @@ pub(super) fn parse(line: &[u8]) -> Option<Record> {
             offset: f.offset?,
         }),
         Kind::Log => {
-            Record::Log(LogRecord { producer: f.producer?, seq: f.seq?, partition: f.partition?, offset: f.offset? })
+            Record::Log(LogEvent { producer: f.producer?, seq: f.seq?, partition: f.partition?, offset: f.offset? })
         }
     })
 }
@@ -231,6 +238,30 @@ impl<'a> Cursor<'a> {
         };
         self.at += len;
         Some(outcome)
+    }
+
+    #[inline]
+    fn status(&mut self) -> Option<PersistStatus> {
+        let rest = &self.bytes[self.at..];
+        let (status, len) = if rest.starts_with(br#""persisted""#) {
+            (PersistStatus::Persisted, 11)
+        } else if rest.starts_with(br#""possibly_persisted""#) {
+            (PersistStatus::PossiblyPersisted, 20)
+        } else if rest.starts_with(br#""not_persisted""#) {
+            (PersistStatus::NotPersisted, 15)
+        } else {
+            return None;
+        };
+        self.at += len;
+        Some(status)
+    }
+
+    /// Skips a string or `null`; refuses anything else.
+    fn text_or_null(&mut self) -> Option<()> {
+        match self.peek()? {
+            b'"' | b'n' => self.skip_value(),
+            _ => None,
+        }
     }
 
     /// Skips a string, number, `true`, `false` or `null`; refuses nested values.

@@ -1,10 +1,10 @@
-//! One line of history to a `Record`: the fast path for the common lines, else serde into a
-//! flat struct that borrows from the buffer (an internally tagged enum with owned strings would
-//! buffer every line through serde's `Content`), else a diagnosis naming the bad field.
+//! One line of history to a `Record`: the fast path for the common lines, else serde into the
+//! history's own `Event` (only for the types the checker reads; others are counted and skipped
+//! whatever their fields), else a diagnosis naming the bad field.
 
 use super::diagnose::diagnose;
-use super::{fast, FaultRecord, LinePosition, LogRecord, ProcessedRecord, Record, SendRecord};
-use crate::history::{FaultPhase, SendOutcome};
+use super::{fast, LinePosition, Record};
+use crate::history::{Event, CHECKED_KINDS};
 use serde::Deserialize;
 use std::borrow::Cow;
 
@@ -15,29 +15,11 @@ pub(super) enum Parsed {
     Blank,
 }
 
-/// Every field the checker reads from any type; unknown fields are ignored. Strings are `Cow`
-/// so they borrow from the buffer unless escaped.
+/// The `type` of a line, borrowed from the buffer; every other field is ignored.
 #[derive(Deserialize)]
-struct Line<'a> {
+struct Tag<'a> {
     #[serde(rename = "type", borrow)]
     kind: Option<Cow<'a, str>>,
-    time_ms: Option<f64>,
-    producer: Option<u32>,
-    seq: Option<u64>,
-    outcome: Option<SendOutcome>,
-    partition: Option<i32>,
-    offset: Option<i64>,
-    latency_ms: Option<f64>,
-    consumer: Option<u32>,
-    #[serde(borrow)]
-    action: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    target: Option<Cow<'a, str>>,
-    phase: Option<FaultPhase>,
-    #[serde(borrow)]
-    spec: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    detail: Option<Cow<'a, str>>,
 }
 
 pub(super) fn parse_line(text: &[u8]) -> std::result::Result<Parsed, String> {
@@ -52,55 +34,24 @@ fn parse_with_serde(text: &[u8]) -> std::result::Result<Parsed, String> {
     if text.iter().all(u8::is_ascii_whitespace) {
         return Ok(Parsed::Blank);
     }
-    let line: Line = match serde_json::from_slice(text) {
-        Ok(line) => line,
+    let tag: Tag = match serde_json::from_slice(text) {
+        Ok(tag) => tag,
         Err(e) if e.is_syntax() || e.is_eof() => return Err(format!("not JSON: {}", serde_message(&e))),
-        // Wrong types: say which field, or skip the line if its type is one we ignore.
-        Err(e) => return diagnose(text).map_or(Ok(Parsed::Other), |m| Err(m.unwrap_or_else(|| serde_message(&e)))),
+        Err(e) => return Err(diagnose(text).flatten().unwrap_or_else(|| serde_message(&e))),
     };
-    let record = match line.kind.as_deref() {
-        Some("send") => match (line.time_ms, line.producer, line.seq, line.outcome) {
-            (Some(time_ms), Some(producer), Some(seq), Some(outcome)) => Record::Send(SendRecord {
-                time_ms,
-                producer,
-                seq,
-                outcome,
-                partition: line.partition,
-                offset: line.offset,
-                latency_ms: line.latency_ms,
-            }),
-            _ => return Err(missing(text)),
-        },
-        Some("processed") => {
-            match (line.time_ms, line.consumer, line.producer, line.seq, line.partition, line.offset) {
-                (Some(time_ms), Some(consumer), Some(producer), Some(seq), Some(partition), Some(offset)) => {
-                    Record::Processed(ProcessedRecord { time_ms, consumer, producer, seq, partition, offset })
-                }
-                _ => return Err(missing(text)),
-            }
-        }
-        Some("log") => match (line.producer, line.seq, line.partition, line.offset) {
-            (Some(producer), Some(seq), Some(partition), Some(offset)) => {
-                Record::Log(LogRecord { producer, seq, partition, offset })
-            }
-            _ => return Err(missing(text)),
-        },
-        Some("fault") => match (line.time_ms, line.action, line.target, line.phase) {
-            (Some(time_ms), Some(action), Some(target), Some(phase)) => Record::Fault(Box::new(FaultRecord {
-                time_ms,
-                action: action.into_owned(),
-                target: target.into_owned(),
-                phase,
-                spec: line.spec.map(Cow::into_owned),
-                detail: line.detail.map(Cow::into_owned),
-                position: LinePosition { chunk: 0, line: 0 },
-            })),
-            _ => return Err(missing(text)),
-        },
-        Some(_) => return Ok(Parsed::Other),
+    let kind = match tag.kind.as_deref() {
         None => return Err(missing(text)),
+        Some(kind) if !CHECKED_KINDS.contains(&kind) => return Ok(Parsed::Other),
+        Some(kind) => kind,
     };
-    Ok(Parsed::Record(record))
+    let event = Event::from_json_as(kind, text)
+        .map_err(|e| diagnose(text).flatten().unwrap_or_else(|| serde_message(&e)))?;
+    Ok(Parsed::Record(match event {
+        Event::Send(send) => Record::Send(send),
+        Event::Processed(processed) => Record::Processed(processed),
+        Event::Log(log) => Record::Log(log),
+        other => Record::Context(Box::new((other, LinePosition { chunk: 0, line: 0 }))),
+    }))
 }
 
 fn missing(text: &[u8]) -> String {
@@ -117,6 +68,7 @@ pub(super) fn serde_message(e: &serde_json::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::history::{ProcessedEvent, SendEvent};
 
     const LINES: &[&str] = &[
         r#"{"type":"send","time_ms":12.5,"producer":0,"seq":17,"outcome":"acked","partition":2,"offset":345,"status":"persisted","latency_ms":3.25}"#,
@@ -151,12 +103,12 @@ mod tests {
                         (Some(l), Some(m)) => close(l, m),
                         (l, m) => l == m,
                     }
-                    && SendRecord { time_ms: 0.0, latency_ms: None, ..*x }
-                        == SendRecord { time_ms: 0.0, latency_ms: None, ..*y }
+                    && SendEvent { time_ms: 0.0, latency_ms: None, status: None, error: None, ..x.clone() }
+                        == SendEvent { time_ms: 0.0, latency_ms: None, status: None, error: None, ..y.clone() }
             }
             (Record::Processed(x), Record::Processed(y)) => {
                 close(x.time_ms, y.time_ms)
-                    && ProcessedRecord { time_ms: 0.0, ..*x } == ProcessedRecord { time_ms: 0.0, ..*y }
+                    && ProcessedEvent { time_ms: 0.0, ..*x } == ProcessedEvent { time_ms: 0.0, ..*y }
             }
             _ => a == b,
         }

@@ -1,9 +1,11 @@
 //! `summary.csv`: one row per cell, for spreadsheets and scripts. Columns: `id`, every matrix
-//! key (sorted, as in the summary), `verdict`, then every count in `COUNT_NAMES` order; a cell
-//! without counts has empty count fields.
+//! key (sorted, as in the summary), `verdict`, `definite` (the share of messages with a definite
+//! outcome, 0 to 1), then every count in `COUNT_NAMES` order: `?` for a count no verdict may rest
+//! on (the evidence behind it is missing); a cell without counts has empty count fields.
 
 use super::explain::verdict_word;
 use crate::error::{Error, Result};
+use crate::scenario::Count;
 use crate::summary::{counts_map, Summary, COUNT_NAMES};
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -12,7 +14,7 @@ pub const SUMMARY_CSV_FILE: &str = "summary.csv";
 
 /// Writes `DIR/summary.csv` (the run calls this after every cell, next to `summary.json`).
 pub fn write_summary_csv(dir: &Path, summary: &Summary) -> Result<()> {
-    super::write_atomically(&dir.join(SUMMARY_CSV_FILE), &summary_csv(summary)?)
+    crate::store::write_bytes(&dir.join(SUMMARY_CSV_FILE), &summary_csv(summary)?)
 }
 
 pub fn summary_csv(summary: &Summary) -> Result<Vec<u8>> {
@@ -22,7 +24,7 @@ pub fn summary_csv(summary: &Summary) -> Result<Vec<u8>> {
     let header = ["id"]
         .into_iter()
         .chain(keys.iter().map(|k| k.as_str()))
-        .chain(["verdict"])
+        .chain(["verdict", "definite"])
         .chain(COUNT_NAMES);
     out.write_record(header).map_err(csv_error)?;
     for cell in &summary.cells {
@@ -30,8 +32,14 @@ pub fn summary_csv(summary: &Summary) -> Result<Vec<u8>> {
         let mut row = vec![cell.id.clone()];
         row.extend(keys.iter().map(|k| cell.config.get(*k).cloned().unwrap_or_default()));
         row.push(verdict_word(cell.verdict).to_string());
+        row.push(cell.counts.map(|c| format!("{:.4}", c.definite_share())).unwrap_or_default());
         row.extend(COUNT_NAMES.iter().map(|name| {
-            counts.as_ref().and_then(|c| c.get(*name)).map(u64::to_string).unwrap_or_default()
+            let judged = name.parse::<Count>().is_ok_and(|count| cell.judged(count));
+            match counts.as_ref().and_then(|c| c.get(*name)) {
+                Some(n) if judged => n.to_string(),
+                Some(_) => "?".to_string(),
+                None => String::new(),
+            }
         }));
         out.write_record(&row).map_err(csv_error)?;
     }
@@ -54,12 +62,20 @@ mod tests {
         let mut lines = text.lines();
         assert_eq!(
             lines.next().unwrap(),
-            "id,acks,fault,verdict,sent,acked,failed,unknown,in_log,lost,duplicated,reordered,unexpected,\
+            "id,acks,fault,verdict,definite,sent,acked,failed,unknown,in_log,lost,duplicated,reordered,unexpected,\
              recovered,unconsumed,redelivered,processed_twice"
         );
         let rows: Vec<&str> = lines.collect();
         assert_eq!(rows.len(), summary.cells.len());
-        assert_eq!(rows[0], "acks-1_leader-kill,1,leader-kill,fail,6,6,0,0,4,2,1,0,0,0,0,0,1");
-        assert_eq!(rows[2], "acks-all_broker-stop,all,broker-stop,unknown,,,,,,,,,,,,,");
+        assert_eq!(rows[0], "acks-1_leader-kill,1,leader-kill,fail,1.0000,6,6,0,0,4,2,1,0,0,0,0,0,1");
+        assert_eq!(rows[2], "acks-all_broker-stop,all,broker-stop,unknown,,,,,,,,,,,,,,");
+    }
+
+    #[test]
+    fn unjudged_counts_are_question_marks() {
+        let mut summary = fixture::summary();
+        summary.cells[0].unjudged = vec![Count::Unconsumed, Count::Redelivered, Count::ProcessedTwice];
+        let text = String::from_utf8(summary_csv(&summary).unwrap()).unwrap();
+        assert_eq!(text.lines().nth(1).unwrap(), "acks-1_leader-kill,1,leader-kill,fail,1.0000,6,6,0,0,4,2,1,0,0,0,?,?,?");
     }
 }

@@ -81,6 +81,114 @@ fn ms_span(first: f64, last: f64) -> String {
     }
 }
 
+/// One step of a cell's fault schedule: what the plan said and what ran.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepRow {
+    /// `2. kill leader:0`.
+    pub step: String,
+    /// `at 10 s, then once ...; restart 15 s after it took effect`.
+    pub planned: String,
+    /// `12.4 s: 500 writes ... (506 after 2.4 s)`, or `did not fire: ...`.
+    pub fired: String,
+    /// Per victim: `broker-2 killed at 12.5 s (observed after 430 ms), restarted by 31.5 s (took 14.3 s)`.
+    pub victims: Vec<String>,
+    /// Why this step is no evidence of what the plan asked for.
+    pub problem: Option<String>,
+}
+
+/// The fault schedule of a cell as planned and as run, from its analysis.
+pub fn executed_schedule(analysis: &Analysis) -> Vec<StepRow> {
+    let planned = analysis.evidence.cell.as_ref().map(|c| c.steps.as_slice()).unwrap_or_default();
+    analysis
+        .evidence
+        .steps
+        .iter()
+        .map(|s| {
+            let plan = planned.get(s.step as usize);
+            let fired = match (s.fired_ms, &s.why) {
+                (Some(ms), Some(why)) => format!("{:.1} s: {why}", ms / 1000.0),
+                (Some(ms), None) => format!("{:.1} s", ms / 1000.0),
+                (None, Some(why)) => format!("did not fire: {why}"),
+                (None, None) => "no record".into(),
+            };
+            let victims = s
+                .victims
+                .iter()
+                .map(|v| {
+                    let mut text = v.target.clone();
+                    if let Some(at) = v.applied_ms {
+                        text.push_str(&format!(" {} at {:.1} s", past(&s.action), at / 1000.0));
+                        if let Some(took) = v.observed_after_ms {
+                            text.push_str(&format!(" (observed after {})", millis(took)));
+                        }
+                    }
+                    if let Some(at) = v.healed_ms {
+                        let verb = plan.map_or("healed", |p| healed(p.action.heal_verb()));
+                        text.push_str(&format!(", {verb} by {:.1} s", at / 1000.0));
+                        if let Some(took) = v.heal_took_ms {
+                            text.push_str(&format!(" (took {})", millis(took)));
+                        }
+                    }
+                    if let Some(problem) = &v.problem {
+                        text.push_str(&format!(": {problem}"));
+                    }
+                    text
+                })
+                .collect();
+            StepRow {
+                step: format!("{}. {} {}", s.step + 1, s.action, s.target),
+                planned: plan.map_or_else(|| s.planned.clone(), |p| format!("{}; {}", p.firing(), p.healing())),
+                fired,
+                victims,
+                problem: s.problem.clone(),
+            }
+        })
+        .collect()
+}
+
+/// One line on how much of the cluster was down at once, as run and as planned; None when no
+/// broker or controller was faulted.
+pub fn outage_line(analysis: &Analysis) -> Option<String> {
+    let o = &analysis.evidence.outage;
+    if o.max_brokers_down == 0 && o.quorum_lost.is_empty() {
+        return None;
+    }
+    let mut line = format!(
+        "at most {} broker(s) down at once (the schedule implies {})",
+        o.max_brokers_down, o.planned_max_brokers_down
+    );
+    for (from, to) in &o.quorum_lost {
+        let to = to.map_or("the end".to_string(), |t| format!("{:.1} s", t / 1000.0));
+        let planned = if o.quorum_loss_planned { "as the schedule implies" } else { "NOT implied by the schedule" };
+        line.push_str(&format!("; controller quorum lost {:.1} s to {to} ({planned})", from / 1000.0));
+    }
+    Some(line)
+}
+
+fn past(action: &str) -> &'static str {
+    match action {
+        "kill" => "killed",
+        "stop" => "stopped",
+        "pause" => "paused",
+        "isolate" => "isolated",
+        _ => "faulted",
+    }
+}
+
+fn healed(verb: &str) -> &'static str {
+    match verb {
+        "restart" => "restarted",
+        "resume" => "resumed",
+        "reconnect" => "reconnected",
+        _ => "healed",
+    }
+}
+
+/// `97.3%`: the share of messages with a definite outcome.
+pub fn definite(counts: &crate::checker::Counts) -> String {
+    format!("{:.1}%", counts.definite_share() * 100.0)
+}
+
 pub fn verdict_word(verdict: Verdict) -> &'static str {
     match verdict {
         Verdict::Pass => "pass",
@@ -151,6 +259,7 @@ mod tests {
             action: "kill".into(),
             target: "broker-2".into(),
             spec: Some("leader:0".into()),
+            step: Some(1),
             start_ms: Some(12_000.0),
             end_ms: Some(27_300.0),
         };

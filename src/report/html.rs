@@ -5,7 +5,10 @@
 
 use super::charts::{Chart, ChartState};
 use super::escape::escape;
-use super::explain::{duration, fault_label, lost_explained, millis, thousands, verdict_word, window_span};
+use super::explain::{
+    definite, duration, executed_schedule, fault_label, lost_explained, millis, outage_line, thousands, verdict_word,
+    window_span,
+};
 use super::markdown::verdict_line;
 use super::palette::{Outcome, FAULT_SHADE};
 use super::ReportData;
@@ -193,7 +196,7 @@ fn cells_table(out: &mut String, cells: &[CellSummary]) {
     for key in &keys {
         let _ = write!(out, "<th>{}</th>", escape(key));
     }
-    for name in ["sent", "acked"] {
+    for name in ["sent", "acked", "definite"] {
         let _ = write!(out, "<th class=\"n\">{name}</th>");
     }
     for o in Outcome::KEY_COUNTS {
@@ -211,9 +214,12 @@ fn cells_table(out: &mut String, cells: &[CellSummary]) {
                 for n in [c.sent, c.acked] {
                     let _ = write!(out, "<td class=\"n\">{}</td>", thousands(n));
                 }
+                let _ = write!(out, "<td class=\"n\">{}</td>", definite(c));
                 for o in Outcome::KEY_COUNTS {
                     let n = o.count(c).unwrap_or_default();
-                    if n == 0 {
+                    if !o.judged_in(cell) {
+                        let _ = write!(out, "<td class=\"n muted\" title=\"not judged: the evidence behind it is missing\">?</td>");
+                    } else if n == 0 {
                         let _ = write!(out, "<td class=\"n zero\">0</td>");
                     } else {
                         let _ = write!(out, "<td class=\"n anomaly\" style=\"color: var(--{})\">{}</td>", o.name(), thousands(n));
@@ -221,7 +227,7 @@ fn cells_table(out: &mut String, cells: &[CellSummary]) {
                 }
             }
             None => {
-                let _ = write!(out, "<td class=\"n muted\" colspan=\"{}\">no counts</td>", 2 + Outcome::KEY_COUNTS.len());
+                let _ = write!(out, "<td class=\"n muted\" colspan=\"{}\">no counts</td>", 3 + Outcome::KEY_COUNTS.len());
             }
         }
         let _ = writeln!(out, "<td><span class=\"badge {verdict}\">{verdict}</span></td></tr>");
@@ -324,7 +330,7 @@ fn cell_section(out: &mut String, data: &ReportData, cell: &CellSummary) {
     let _ = writeln!(out, "</div>\n<div>");
     expectations(out, cell);
     if let Some(a) = analysis {
-        faults(out, a);
+        schedule(out, a);
         lost_detail(out, a);
         if let Some(l) = &a.latency_ms {
             let _ = writeln!(
@@ -401,15 +407,35 @@ fn expectations(out: &mut String, cell: &CellSummary) {
     let _ = writeln!(out, "</ul>");
 }
 
-fn faults(out: &mut String, a: &Analysis) {
-    if a.faults.is_empty() {
-        return;
+/// The fault schedule as planned and as run, the windows it made, and what the plan did not intend.
+fn schedule(out: &mut String, a: &Analysis) {
+    let rows = executed_schedule(a);
+    if !rows.is_empty() {
+        let _ = writeln!(out, "<p><strong>Fault schedule, planned and run</strong></p>\n<table>\n<tr><th>step</th><th>planned</th><th>fired</th><th>victims</th></tr>");
+        for row in rows {
+            let victims: Vec<String> = row.victims.iter().map(|v| escape(v)).collect();
+            let problem = row.problem.as_ref().map(|p| format!("<br><strong class=\"fail\">{}</strong>", escape(p))).unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "<tr><td class=\"nowrap\"><code>{}</code></td><td>{}</td><td>{}{problem}</td><td>{}</td></tr>",
+                escape(&row.step),
+                escape(&row.planned),
+                escape(&row.fired),
+                if victims.is_empty() { "–".into() } else { victims.join("<br>") }
+            );
+        }
+        let _ = writeln!(out, "</table>");
     }
-    let _ = writeln!(out, "<p><strong>Faults</strong></p>\n<table>\n<tr><th>fault</th><th>window</th></tr>");
-    for w in &a.faults {
-        let _ = writeln!(out, "<tr><td><code>{}</code></td><td>{}</td></tr>", escape(&fault_label(w)), escape(&window_span(w)));
+    if let Some(line) = outage_line(a) {
+        let _ = writeln!(out, "<p class=\"muted\">{}</p>", escape(&line));
     }
-    let _ = writeln!(out, "</table>");
+    if !a.faults.is_empty() {
+        let _ = writeln!(out, "<p><strong>Fault windows</strong></p>\n<table>\n<tr><th>fault</th><th>window</th></tr>");
+        for w in &a.faults {
+            let _ = writeln!(out, "<tr><td><code>{}</code></td><td>{}</td></tr>", escape(&fault_label(w)), escape(&window_span(w)));
+        }
+        let _ = writeln!(out, "</table>");
+    }
 }
 
 fn lost_detail(out: &mut String, a: &Analysis) {
@@ -527,7 +553,7 @@ mod tests {
         let html = page();
         assert!(html.contains("<tr class=\"fail\"><td><a href=\"#cell-acks-1_leader-kill\">"));
         assert!(html.contains("<section class=\"cell unknown\" id=\"cell-acks-all_broker-stop\">"));
-        assert!(html.contains("<td class=\"n muted\" colspan=\"7\">no counts</td>"));
+        assert!(html.contains("<td class=\"n muted\" colspan=\"8\">no counts</td>"));
         assert!(html.contains("--lost: #d55e00;"));
     }
 }

@@ -1,9 +1,11 @@
 //! `report.md`: short enough for a pull-request comment or a CI job summary. The verdict first,
-//! then a table of cells, the failed expectations with their actual values, each loss explained
-//! by the fault window it was acked in, the charts (by relative path) and the notes.
+//! then a table of cells (`?` for a count no verdict may rest on, and the share of definite
+//! outcomes), the failed expectations with their actual values, why cells have no verdict, the
+//! fault schedules as planned and as run, each loss explained by the fault window it was acked
+//! in, the charts (by relative path) and the notes.
 
 use super::charts::ChartState;
-use super::explain::{duration, lost_explained, thousands, verdict_word};
+use super::explain::{definite, duration, executed_schedule, lost_explained, outage_line, thousands, verdict_word};
 use super::palette::Outcome;
 use super::ReportData;
 use crate::summary::{CellSummary, Verdict};
@@ -35,6 +37,8 @@ pub fn render(data: &ReportData) -> String {
     );
     cells_table(&mut out, &s.cells);
     failed_expectations(&mut out, &s.cells);
+    no_verdict(&mut out, &s.cells);
+    schedules(&mut out, data);
     lost(&mut out, data);
     charts(&mut out, data);
     notes(&mut out, data);
@@ -71,6 +75,7 @@ fn cells_table(out: &mut String, cells: &[CellSummary]) {
     let keys: BTreeSet<&String> = cells.iter().flat_map(|c| c.config.keys()).collect();
     let mut header = vec!["cell".to_string()];
     header.extend(keys.iter().map(|k| cell_text(k)));
+    header.push("definite".into());
     header.extend(Outcome::KEY_COUNTS.iter().map(|o| o.name().to_string()));
     header.push("verdict".into());
     let _ = writeln!(out, "| {} |", header.join(" | "));
@@ -78,7 +83,10 @@ fn cells_table(out: &mut String, cells: &[CellSummary]) {
     for cell in cells {
         let mut row = vec![format!("`{}`", cell.id)];
         row.extend(keys.iter().map(|k| cell_text(cell.config.get(*k).map_or("", String::as_str))));
+        row.push(cell.counts.as_ref().map_or("–".into(), definite));
         row.extend(Outcome::KEY_COUNTS.iter().map(|o| match &cell.counts {
+            // Not judged: the evidence behind it is missing (see "No verdict").
+            Some(_) if !o.judged_in(cell) => "?".into(),
             Some(c) => {
                 let n = o.count(c).unwrap_or_default();
                 // Anomalies stand out in bold; zeros stay quiet.
@@ -107,9 +115,65 @@ fn failed_expectations(out: &mut String, cells: &[CellSummary]) {
     out.push('\n');
 }
 
+/// Why each unknown cell has no verdict, and which counts that leaves unjudged.
+fn no_verdict(out: &mut String, cells: &[CellSummary]) {
+    let unknown: Vec<&CellSummary> = cells.iter().filter(|c| c.verdict == Verdict::Unknown).collect();
+    if unknown.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "## No verdict
+");
+    for cell in unknown {
+        let reasons: Vec<String> =
+            cell.notes.iter().filter(|n| !n.starts_with("not as planned")).map(|n| inline(n)).collect();
+        let _ = writeln!(out, "- `{}`: {}", cell.id, if reasons.is_empty() { "see its notes".into() } else { reasons.join("; ") });
+    }
+    out.push('\n');
+}
+
+/// Each cell's fault schedule, as planned and as run, with what ran that was not planned.
+fn schedules(out: &mut String, data: &ReportData) {
+    let mut any = false;
+    for cell in &data.summary.cells {
+        let Some(analysis) = data.analysis(&cell.id) else { continue };
+        let rows = executed_schedule(analysis);
+        if rows.is_empty() {
+            continue;
+        }
+        if !any {
+            let _ = writeln!(out, "## Fault schedules, planned and run
+");
+            any = true;
+        }
+        let _ = writeln!(out, "### `{}`
+", cell.id);
+        let _ = writeln!(out, "| step | planned | fired | victims |
+|---|---|---|---|");
+        for row in rows {
+            let victims = if row.victims.is_empty() { "–".to_string() } else { row.victims.iter().map(|v| cell_text(v)).collect::<Vec<_>>().join("<br>") };
+            let fired = match &row.problem {
+                Some(problem) => format!("{} **({})**", cell_text(&row.fired), cell_text(problem)),
+                None => cell_text(&row.fired),
+            };
+            let _ = writeln!(out, "| {} | {} | {fired} | {victims} |", cell_text(&row.step), cell_text(&row.planned));
+        }
+        out.push('\n');
+        if let Some(line) = outage_line(analysis) {
+            let _ = writeln!(out, "{}\n", inline(&line));
+        }
+        for deviation in &analysis.evidence.deviations {
+            let _ = writeln!(out, "- not as planned: {}", inline(deviation));
+        }
+        if !analysis.evidence.deviations.is_empty() {
+            out.push('\n');
+        }
+    }
+}
+
 fn lost(out: &mut String, data: &ReportData) {
     let lossy: Vec<&CellSummary> =
         data.summary.cells.iter().filter(|c| c.counts.is_some_and(|n| n.lost > 0)).collect();
+    // A loss with no verdict on it is still shown: it is what the history says, flagged as such.
     if lossy.is_empty() {
         return;
     }
@@ -218,9 +282,10 @@ mod tests {
         assert!(md.starts_with("# kafka-chaos: t\n"), "{md}");
         assert!(md.contains("**3 cells: 1 pass, 1 fail, 1 unknown**"), "{md}");
         assert!(md.contains("| t | 7 | apache/kafka:4.1.1 | 2025-01-01T00:00:00Z | 9 min 12 s |"), "{md}");
-        assert!(md.contains("| cell | acks | fault | lost | duplicated | reordered | unconsumed | redelivered | verdict |"), "{md}");
-        assert!(md.contains("| `acks-1_leader-kill` | 1 | leader-kill | **2** | **1** | 0 | 0 | 0 | ❌ fail |"), "{md}");
-        assert!(md.contains("| `acks-all_broker-stop` | all | broker-stop | – | – | – | – | – | ⚠️ unknown |"), "{md}");
+        assert!(md.contains("| cell | acks | fault | definite | lost | duplicated | reordered | unconsumed | redelivered | verdict |"), "{md}");
+        assert!(md.contains("| `acks-1_leader-kill` | 1 | leader-kill | 100.0% | **2** | **1** | 0 | 0 | 0 | ❌ fail |"), "{md}");
+        assert!(md.contains("| `acks-all_broker-stop` | all | broker-stop | – | – | – | – | – | – | ⚠️ unknown |"), "{md}");
+        assert!(md.contains("## No verdict\n\n- `acks-all_broker-stop`: the cell could not be run: broker-3 did not start"), "{md}");
         assert!(
             md.contains("- `acks-1_leader-kill`: `lost = 0`, actual **2** — acks=1 & co lose nothing &lt;when&gt; the leader dies"),
             "{md}"

@@ -15,13 +15,15 @@ mod html;
 mod junit;
 mod markdown;
 pub mod palette;
+mod table;
 
 pub use charts::{Chart, ChartState};
 pub use csv::{summary_csv, write_summary_csv, SUMMARY_CSV_FILE};
-pub use explain::thousands;
+pub use explain::{executed_schedule, thousands, verdict_word};
+pub use table::terminal_table;
 
 use crate::checker::{read_analysis, Analysis, ANALYSIS_FILE};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::summary::{Summary, Verdict, CELLS_DIR};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -81,12 +83,12 @@ pub fn render_all(dir: &Path, summary: &Summary) -> Result<RenderedReport> {
         (SUMMARY_CSV_FILE, |d| summary_csv(d.summary)),
         (MARKDOWN_FILE, |d| Ok(markdown::render(d).into_bytes())),
         (HTML_FILE, |d| Ok(html::render(d).into_bytes())),
-        (JUNIT_FILE, |d| Ok(junit::render(d).into_bytes())),
+        (JUNIT_FILE, junit::render),
     ];
     let mut first_error = None;
     for (name, render) in outputs {
         let path = dir.join(name);
-        match render(&data).and_then(|bytes| write_atomically(&path, &bytes)) {
+        match render(&data).and_then(|bytes| crate::store::write_bytes(&path, &bytes)) {
             Ok(()) => files.push(path),
             // The other reports may still be written.
             Err(e) => first_error = first_error.or(Some(e)),
@@ -117,18 +119,6 @@ pub fn load_analyses(dir: &Path, summary: &Summary) -> (BTreeMap<String, Analysi
         }
     }
     (analyses, problems)
-}
-
-/// Temporary file in the same directory, then rename: a reader never sees half a report.
-pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let temporary = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    std::fs::write(&temporary, bytes)
-        .and_then(|()| std::fs::rename(&temporary, path))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&temporary);
-            Error::io(format!("cannot write {}", path.display()), e)
-        })
 }
 
 #[cfg(test)]

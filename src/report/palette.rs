@@ -59,6 +59,26 @@ impl Outcome {
         format!("#{r:02x}{g:02x}{b:02x}")
     }
 
+    /// The checker's count this outcome shows (for whether it was judged); None for series that
+    /// are not one count.
+    pub fn as_count(self) -> Option<crate::scenario::Count> {
+        use crate::scenario::Count;
+        match self {
+            Outcome::Lost => Some(Count::Lost),
+            Outcome::Duplicated => Some(Count::Duplicated),
+            Outcome::Reordered => Some(Count::Reordered),
+            Outcome::Unconsumed => Some(Count::Unconsumed),
+            Outcome::Redelivered => Some(Count::Redelivered),
+            Outcome::Acked => Some(Count::Acked),
+            Outcome::Processed | Outcome::Errors => None,
+        }
+    }
+
+    /// Whether this outcome of `cell` may be shown as a number: false shows `?`.
+    pub fn judged_in(self, cell: &crate::summary::CellSummary) -> bool {
+        cell.counts.is_some() && self.as_count().is_none_or(|c| cell.judged(c))
+    }
+
     /// The count of this outcome in a cell's counts; None for the timeline-only series.
     pub fn count(self, counts: &crate::checker::Counts) -> Option<u64> {
         match self {

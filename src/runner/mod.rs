@@ -2,22 +2,28 @@
 //! heal -> settle -> drain -> final read. The runner is the only writer of the cell's history:
 //! every client, fault task and worker hands it events through one channel, and one task writes
 //! them, stamped with milliseconds since the producers started.
+//!
+//! The history opens with the cell's plan (`cell`) and records the evidence a verdict needs:
+//! what each fault step did (`schedule`), whether the group caught up (`drain`), how far the
+//! final read got in each partition (`read`), and why the run ended early if it did (`abort`).
+//! Verdicts are not made here: `judge` makes them from the stored history.
+
+pub mod schedule;
 
 use crate::checker::{self, Analysis};
 use crate::cluster::Cluster;
 use crate::error::{Error, Result};
-use crate::faults::{self, Victim};
-use crate::history::{Event, FaultPhase, HistoryWriter};
+use crate::history::{AbortEvent, CellEvent, DrainEvent, Event, HistoryWriter};
 use crate::plan::{Cell, Plan};
-use crate::scenario::{FaultActionKind, FaultStep};
 use crate::workload::{
-    self, ConsumerConfig, ConsumerProcess, EventSender, LogReaderConfig, ProducerConfig, ProducerHandle,
-    TimedEvent, WorkerLauncher,
+    self, ConsumerConfig, ConsumerProcess, EventSender, LogReaderConfig, ProducerConfig, ProducerHandle, TimedEvent,
+    WorkerLauncher,
 };
+use schedule::{Schedule, Targets};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::Mutex;
+use tokio::sync::{watch, Mutex};
 
 /// How long consumers may take to join the group before the producers start.
 const JOIN_TIMEOUT: Duration = Duration::from_secs(60);
@@ -25,6 +31,9 @@ const CONSUMER_STOP_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// What a phase change looks like to a progress display.
 pub type PhaseReporter = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// Clients shared between the runner and the fault schedule.
+pub type Shared<T> = Arc<Mutex<Vec<T>>>;
 
 /// Everything a cell run needs besides the cluster.
 pub struct CellContext {
@@ -36,41 +45,83 @@ pub struct CellContext {
     pub phase: PhaseReporter,
 }
 
-/// The outcome of one cell: its analysis (already saved as `analysis.json`) and what else the
-/// run noticed, e.g. a drain that timed out.
+/// The outcome of one cell: its analysis (already saved as `analysis.json`) and the state it
+/// left the cluster in.
 pub struct CellRun {
     pub analysis: Analysis,
-    pub notes: Vec<String>,
-    /// False when the run left the cluster in a state the next cell should not inherit.
+    /// False when the run left the cluster in a state the next cell should not inherit (a heal
+    /// that failed, a broker out of the ISR, the run ended early); the reason is in `notes`.
     pub cluster_healthy: bool,
-    /// False when the consumer group did not catch up before `drain_timeout`: consumer-side
-    /// counts then include records nobody had the time to process.
-    pub drained: bool,
+    pub notes: Vec<String>,
 }
 
-type Shared<T> = Arc<Mutex<Vec<T>>>;
-
+/// Run one cell and check its history. A failure mid-run ends the history with an `abort` event
+/// and is still checked (its verdict is then unknown); only an interrupt, or a history that
+/// cannot be written or read, is an error.
 pub async fn run_cell(cluster: Arc<Cluster>, ctx: CellContext) -> Result<CellRun> {
+    std::fs::create_dir_all(&ctx.dir).map_err(|e| Error::io(format!("cannot create {}", ctx.dir.display()), e))?;
+    let history_path = ctx.dir.join(checker::HISTORY_FILE);
+    let (events, receiver) = tokio::sync::mpsc::unbounded_channel::<TimedEvent>();
+    let history = History::create(&history_path, receiver)?;
+    let _ = events.send(TimedEvent::now(Event::Cell(cell_event(&ctx.plan, &ctx.cell))));
+    let mut notes = Vec::new();
+    let outcome = drive(&cluster, &ctx, &events, &history).await;
+    let cluster_healthy = match &outcome {
+        Ok(problems) => {
+            notes.extend(problems.iter().map(|p| format!("{p}; the next cell gets a fresh cluster")));
+            problems.is_empty()
+        }
+        Err(Error::Interrupted) => false,
+        Err(e) => {
+            let _ = events.send(TimedEvent::now(Event::Abort(AbortEvent { time_ms: 0.0, reason: e.to_string() })));
+            notes.push(format!("the cell could not be run to the end: {e}"));
+            false
+        }
+    };
+    drop(events);
+    history.finish().await?;
+    if let Err(Error::Interrupted) = outcome {
+        return Err(Error::Interrupted);
+    }
+    (ctx.phase)("checking");
+    let analysis = checker::analyze_file(&history_path)?;
+    checker::write_analysis(&ctx.dir, &analysis)?;
+    Ok(CellRun { analysis, cluster_healthy, notes })
+}
+
+/// The cell's plan, as the first line of its history.
+fn cell_event(plan: &Plan, cell: &Cell) -> CellEvent {
+    CellEvent {
+        id: cell.id.clone(),
+        brokers: plan.cluster.brokers,
+        controllers: plan.cluster.controllers,
+        partitions: plan.topic.partitions,
+        replication_factor: plan.topic.replication_factor,
+        producers: plan.workload.producers,
+        consumers: plan.workload.consumers,
+        duration_ms: plan.workload.duration.as_millis() as u64,
+        steps: cell.faults.clone(),
+    }
+}
+
+/// The run itself; Ok(what is wrong with the cluster afterwards: empty if nothing).
+async fn drive(
+    cluster: &Arc<Cluster>,
+    ctx: &CellContext,
+    events: &EventSender,
+    history: &History,
+) -> Result<Vec<String>> {
     let CellContext { plan, cell, dir, launcher, phase } = ctx;
-    std::fs::create_dir_all(&dir).map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
     let workload = &plan.workload;
     // A fresh topic and group per cell: nothing of an earlier cell can leak into this one.
     let stamp = crate::cluster::docker::new_run_id();
     let topic = format!("kc-{}-{stamp}", cell.index);
     let group = format!("{topic}-group");
     let run_id = format!("{}-{stamp}", cell.index);
+    let partitions = plan.topic.partitions;
 
     phase("topic");
-    cluster
-        .topology
-        .create_topic(&topic, plan.topic.partitions as i32, plan.topic.replication_factor as i32, &cell.topic)
-        .await?;
-
-    // Events queue in the channel until the writer starts with the producers: time 0 of the
-    // history is time 0 of the fault schedule.
-    let (events, receiver) = tokio::sync::mpsc::unbounded_channel::<TimedEvent>();
-    let history_path = dir.join(checker::HISTORY_FILE);
-    let mut notes = Vec::new();
+    cluster.topology.create_topic(&topic, partitions as i32, plan.topic.replication_factor as i32, &cell.topic).await?;
 
     phase("consumers");
     let consumers: Shared<ConsumerProcess> = Arc::new(Mutex::new(Vec::new()));
@@ -81,139 +132,183 @@ pub async fn run_cell(cluster: Arc<Cluster>, ctx: CellContext) -> Result<CellRun
         config.processing_ms = workload.processing.as_secs_f64() * 1000.0;
         config.processing_buffer = workload.processing_buffer as usize;
         config.properties = cell.consumer.clone();
-        let process = ConsumerProcess::spawn(config, launcher.clone().stderr_to(&dir), events.clone())?;
+        let process = ConsumerProcess::spawn(config, launcher.clone().stderr_to(dir), events.clone())?;
         consumers.lock().await.push(process);
     }
-    for consumer in consumers.lock().await.iter_mut() {
-        consumer.wait_assigned(JOIN_TIMEOUT).await?;
-    }
+    wait_group_formed(&consumers, partitions).await?;
 
     phase("producing");
     // The clock of the fault schedule and of the history starts with the producers.
-    let faults_start = Instant::now();
-    let writer = spawn_writer(&history_path, faults_start, receiver)?;
+    let clock = Instant::now();
+    history.start(clock);
     let producers: Shared<ProducerHandle> = Arc::new(Mutex::new(Vec::new()));
     let per_producer_rate = workload.rate.div_ceil(workload.producers.max(1) as u64);
+    let mut progress = Vec::new();
     for id in 0..workload.producers {
-        let mut config = ProducerConfig::new(id, &run_id, &bootstrap, &topic, plan.topic.partitions as i32);
+        let mut config = ProducerConfig::new(id, &run_id, &bootstrap, &topic, partitions as i32);
         config.rate = per_producer_rate;
         config.payload_bytes = workload.payload_bytes as usize;
         config.routing = workload.key_routing;
         config.duration = workload.duration;
         config.properties = cell.producer.clone();
-        producers.lock().await.push(ProducerHandle::start(config, events.clone())?);
+        let producer = ProducerHandle::start(config, events.clone())?;
+        progress.push(producer.progress());
+        producers.lock().await.push(producer);
     }
+    let (end, ended) = watch::channel(false);
+    let targets = Targets {
+        cluster: cluster.clone(),
+        topic: topic.clone(),
+        consumers: consumers.clone(),
+        producers: producers.clone(),
+        progress,
+        partitions,
+    };
+    let schedule = Schedule { steps: cell.faults.clone(), targets: Arc::new(targets), events: events.clone(), clock, ended };
+    let schedule = tokio::spawn(schedule.run());
 
-    let fault_tasks: Vec<_> = cell
-        .faults
-        .iter()
-        .cloned()
-        .map(|step| {
-            let scheduled = ScheduledFault {
-                step,
-                cluster: cluster.clone(),
-                topic: topic.clone(),
-                consumers: consumers.clone(),
-                producers: producers.clone(),
-                events: events.clone(),
-            };
-            tokio::spawn(scheduled.run(faults_start))
-        })
-        .collect();
-
-    // Wait without holding the producers' lock: a fault task may need it to kill one.
-    tokio::time::sleep_until((faults_start + workload.duration).into()).await;
-    while producers.lock().await.iter().any(|p| p.is_running()) {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    for producer in producers.lock().await.iter_mut() {
-        producer.wait().await;
-    }
-    // Faults scheduled within the duration have fired; their heals may still be pending.
-    phase("healing");
-    let mut healed_steps = Vec::new();
-    for task in fault_tasks {
-        match task.await {
-            Ok(Ok(pending)) => healed_steps.extend(pending),
-            Ok(Err(e)) => notes.push(format!("a fault step failed: {e}")),
-            Err(e) => notes.push(format!("a fault task failed: {e}")),
+    tokio::time::sleep_until((clock + workload.duration).into()).await;
+    // The producers stop sending now and flush what is in flight, up to their delivery timeout;
+    // meanwhile no step fires any more and heals left for the end happen, so messages stuck
+    // behind a fault get the chance to resolve.
+    phase("healing and flushing");
+    end.send_replace(true);
+    let flushed = async {
+        // Without holding the producers' lock while waiting: a heal may need it.
+        while producers.lock().await.iter().any(|p| p.is_running()) {
+            tokio::time::sleep(Duration::from_millis(200)).await;
         }
+        for producer in producers.lock().await.iter_mut() {
+            producer.wait().await;
+        }
+    };
+    let (_, scheduled) = tokio::join!(flushed, schedule);
+    if let Err(e) = scheduled {
+        return Err(Error::infra(format!("the fault schedule failed (a bug): {e}")));
     }
-    // Heal what the schedule left broken (steps without heal_after, or whose heal failed).
-    for (step, victims) in healed_steps {
-        heal(&step, &victims, &cluster, &consumers, &producers, &events).await;
-    }
-    let mut cluster_healthy = true;
+    // Anything a step left broken (a heal that failed) is healed here; the cluster is then
+    // checked before another cell may use it.
+    let mut unhealthy = Vec::new();
     if let Err(e) = cluster.heal_all().await {
-        notes.push(format!("could not heal the cluster: {e}"));
-        cluster_healthy = false;
+        unhealthy.push(format!("could not heal the cluster: {e}"));
     }
     for consumer in consumers.lock().await.iter_mut() {
+        if consumer.is_paused() {
+            consumer.resume().await?;
+        }
         if !consumer.is_alive() {
             consumer.restart()?;
         }
     }
-    note(&events, "settle");
+    if let Err(e) = cluster.check_health().await {
+        unhealthy.push(format!("the cluster is not healthy after the cell: {e}"));
+    }
+    for problem in &unhealthy {
+        note(events, problem);
+    }
+    note(events, "settle");
     phase("settling");
     tokio::time::sleep(workload.settle).await;
 
-    phase("draining");
-    note(&events, "drain");
-    let drained = drain(&bootstrap, &group, &topic, workload.drain_timeout).await;
-    if let Err(lag) = &drained {
-        let text = format!(
-            "the consumer group did not catch up within {} s ({lag}); rules on unconsumed, redelivered and processed_twice are not judged",
-            workload.drain_timeout.as_secs()
-        );
-        note(&events, &text);
-        notes.push(text);
+    if workload.consumers > 0 {
+        phase("draining");
+        let began = Instant::now();
+        let drained = drain(&bootstrap, &group, &topic, workload.drain_timeout).await;
+        let (caught_up, detail) = match drained {
+            Ok(()) => (true, "0 records behind".to_string()),
+            Err(lag) => (false, lag),
+        };
+        let waited_ms = began.elapsed().as_secs_f64() * 1000.0;
+        let _ = events.send(TimedEvent::now(Event::Drain(DrainEvent { time_ms: 0.0, caught_up, waited_ms, detail })));
     }
     for consumer in consumers.lock().await.iter_mut() {
         consumer.stop(CONSUMER_STOP_TIMEOUT).await?;
     }
 
     phase("reading the log");
-    note(&events, "final read");
+    note(events, "final read");
     let summary = workload::read_log(LogReaderConfig::new(&run_id, &bootstrap, &topic), events.clone()).await?;
-    if !summary.complete() {
-        let text = format!("the final read did not reach the end of: {}", summary.unfinished().join(", "));
-        note(&events, &text);
-        notes.push(text);
+    for read in &summary.partitions {
+        let _ = events.send(TimedEvent::now(Event::Read(read.event())));
     }
-    // The writer ends when the last sender is gone; clients hold senders too.
-    consumers.lock().await.clear();
-    producers.lock().await.clear();
-    drop(events);
-    writer.await.map_err(|e| Error::infra(format!("the history writer failed: {e}")))??;
     let _ = cluster.topology.delete_topic(&topic).await;
+    Ok(unhealthy)
+}
 
-    phase("checking");
-    let analysis = checker::analyze_file(&history_path)?;
-    checker::write_analysis(&dir, &analysis)?;
-    checker::write_timeline_csv(&dir, &analysis)?;
-    Ok(CellRun { analysis, notes, cluster_healthy, drained: drained.is_ok() })
+/// Wait until every consumer has joined the group (an assignment, maybe empty: consumers beyond
+/// the partition count stay idle) and the group's assignments cover every partition.
+async fn wait_group_formed(consumers: &Shared<ConsumerProcess>, partitions: u32) -> Result<()> {
+    for consumer in consumers.lock().await.iter_mut() {
+        consumer.wait_joined(JOIN_TIMEOUT).await?;
+    }
+    let deadline = Instant::now() + JOIN_TIMEOUT;
+    loop {
+        let covered: std::collections::BTreeSet<i32> =
+            consumers.lock().await.iter().flat_map(|c| c.state().assigned.into_iter()).collect();
+        if consumers.lock().await.is_empty() || covered.len() as u32 >= partitions {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(Error::infra(format!(
+                "the consumer group holds {} of {partitions} partitions after {} s",
+                covered.len(),
+                JOIN_TIMEOUT.as_secs()
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 fn note(events: &EventSender, text: &str) {
-    let _ = events.send(TimedEvent::now(Event::Note { time_ms: 0.0, text: text.to_string() }));
+    let _ = events.send(TimedEvent::now(Event::note(text)));
 }
 
-/// The one writer: drains the channel into history.jsonl until every sender is gone.
-fn spawn_writer(
-    path: &Path,
-    start: Instant,
-    mut receiver: tokio::sync::mpsc::UnboundedReceiver<TimedEvent>,
-) -> Result<tokio::task::JoinHandle<Result<()>>> {
-    let mut writer = HistoryWriter::create(path, start)
-        .map_err(|e| Error::io(format!("cannot create {}", path.display()), e))?;
-    let path = path.to_path_buf();
-    Ok(tokio::spawn(async move {
-        let fail = |e| Error::io(format!("cannot write {}", path.display()), e);
-        while let Some(timed) = receiver.recv().await {
-            writer.write(&timed.stamped(start)).map_err(fail)?;
+/// The writer of one history. Events queue in the channel until `start` gives time 0 (the
+/// producers' start); `finish` waits until every sender is gone and the file is synced.
+struct History {
+    path: PathBuf,
+    writer: std::sync::Mutex<Option<HistoryWriter>>,
+    receiver: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<TimedEvent>>>,
+    task: std::sync::Mutex<Option<tokio::task::JoinHandle<Result<()>>>>,
+}
+
+impl History {
+    fn create(path: &Path, receiver: tokio::sync::mpsc::UnboundedReceiver<TimedEvent>) -> Result<History> {
+        let writer = HistoryWriter::create(path).map_err(|e| Error::io(format!("cannot create {}", path.display()), e))?;
+        Ok(History {
+            path: path.to_path_buf(),
+            writer: std::sync::Mutex::new(Some(writer)),
+            receiver: std::sync::Mutex::new(Some(receiver)),
+            task: std::sync::Mutex::new(None),
+        })
+    }
+
+    /// Start writing, with `clock` as time 0. Only the first call counts.
+    fn start(&self, clock: Instant) {
+        let (Some(mut writer), Some(mut receiver)) = (self.writer.lock().unwrap().take(), self.receiver.lock().unwrap().take())
+        else {
+            return;
+        };
+        let path = self.path.clone();
+        let task = tokio::spawn(async move {
+            let fail = |e| Error::io(format!("cannot write {}", path.display()), e);
+            while let Some(timed) = receiver.recv().await {
+                writer.write(&timed.stamped(clock)).map_err(fail)?;
+            }
+            writer.flush().map_err(fail)
+        });
+        *self.task.lock().unwrap() = Some(task);
+    }
+
+    /// Write everything sent (starting now if the producers never started) and sync the file.
+    async fn finish(self) -> Result<()> {
+        self.start(Instant::now());
+        let task = self.task.lock().unwrap().take();
+        match task {
+            Some(task) => task.await.map_err(|e| Error::infra(format!("the history writer failed: {e}")))?,
+            None => Ok(()),
         }
-        writer.flush().map_err(fail)
-    }))
+    }
 }
 
 /// Wait until the group's committed offsets reach the end of every partition.
@@ -229,120 +324,4 @@ async fn drain(bootstrap: &str, group: &str, topic: &str, timeout: Duration) -> 
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     Err(last)
-}
-
-/// One step of a fault schedule, as a task: wait, resolve the target, break it, wait, heal it.
-struct ScheduledFault {
-    step: FaultStep,
-    cluster: Arc<Cluster>,
-    topic: String,
-    consumers: Shared<ConsumerProcess>,
-    producers: Shared<ProducerHandle>,
-    events: EventSender,
-}
-
-impl ScheduledFault {
-    /// Returns the step and its victims when the heal is left to the end of the run.
-    async fn run(self, clock: Instant) -> Result<Option<(FaultStep, Vec<Victim>)>> {
-        let step = &self.step;
-        tokio::time::sleep_until((clock + Duration::from_millis(step.at_ms)).into()).await;
-        let victims = match faults::resolve(step.target, &self.cluster, &self.topic).await {
-            Ok(v) => v,
-            Err(e) => {
-                note(&self.events, &format!("fault {} {} not applied: {e}", step.action, step.written_target()));
-                return Err(e);
-            }
-        };
-        let mut hit = Vec::new();
-        for victim in &victims {
-            let at = Instant::now();
-            let took = break_victim(step.action, *victim, &self.cluster, &self.consumers, &self.producers).await;
-            let detail = match &took {
-                Ok(d) => format!("observed after {} ms", d.as_millis()),
-                Err(e) => format!("failed: {e}"),
-            };
-            send_fault(&self.events, at, step, victim.label(&self.cluster), FaultPhase::Start, detail);
-            if took.is_ok() {
-                hit.push(*victim);
-            }
-        }
-        let Some(heal_at) = step.heal_at_ms() else { return Ok(Some((step.clone(), hit))) };
-        tokio::time::sleep_until((clock + Duration::from_millis(heal_at)).into()).await;
-        heal(step, &hit, &self.cluster, &self.consumers, &self.producers, &self.events).await;
-        Ok(None)
-    }
-}
-
-async fn break_victim(
-    action: FaultActionKind,
-    victim: Victim,
-    cluster: &Cluster,
-    consumers: &Shared<ConsumerProcess>,
-    producers: &Shared<ProducerHandle>,
-) -> Result<Duration> {
-    let began = Instant::now();
-    match victim {
-        Victim::Node(id) => return faults::break_node(cluster, action, id).await,
-        Victim::Consumer(i) => {
-            let mut consumers = consumers.lock().await;
-            let consumer = consumers.get_mut(i as usize).ok_or_else(|| Error::Invalid(format!("no consumer {i}")))?;
-            match action {
-                FaultActionKind::Kill => consumer.kill().await?,
-                FaultActionKind::Stop => consumer.stop(CONSUMER_STOP_TIMEOUT).await?,
-                other => return Err(Error::Invalid(format!("{other} is not supported for consumers"))),
-            }
-        }
-        Victim::Producer(i) => {
-            let mut producers = producers.lock().await;
-            let producer = producers.get_mut(i as usize).ok_or_else(|| Error::Invalid(format!("no producer {i}")))?;
-            match action {
-                FaultActionKind::Kill => producer.kill().await,
-                FaultActionKind::Stop => producer.stop().await,
-                other => return Err(Error::Invalid(format!("{other} is not supported for producers"))),
-            }
-        }
-    }
-    Ok(began.elapsed())
-}
-
-/// Heal each victim of a step and record the end of the fault window.
-async fn heal(
-    step: &FaultStep,
-    victims: &[Victim],
-    cluster: &Cluster,
-    consumers: &Shared<ConsumerProcess>,
-    producers: &Shared<ProducerHandle>,
-    events: &EventSender,
-) {
-    for victim in victims {
-        let at = Instant::now();
-        let result = match victim {
-            Victim::Node(id) => faults::heal_node(cluster, step.action, *id).await.map(|_| ()),
-            Victim::Consumer(i) => match consumers.lock().await.get_mut(*i as usize) {
-                Some(c) if !c.is_alive() => c.restart(),
-                _ => Ok(()),
-            },
-            Victim::Producer(i) => match producers.lock().await.get_mut(*i as usize) {
-                Some(p) if !p.is_running() => p.restart(),
-                _ => Ok(()),
-            },
-        };
-        let detail = match result {
-            Ok(()) => format!("{} done after {} ms", step.action.heal_verb(), at.elapsed().as_millis()),
-            Err(e) => format!("{} failed: {e}", step.action.heal_verb()),
-        };
-        send_fault(events, Instant::now(), step, victim.label(cluster), FaultPhase::End, detail);
-    }
-}
-
-fn send_fault(events: &EventSender, at: Instant, step: &FaultStep, target: String, phase: FaultPhase, detail: String) {
-    let event = Event::Fault {
-        time_ms: 0.0,
-        action: step.action.as_str().to_string(),
-        target,
-        phase,
-        spec: Some(step.written_target().to_string()),
-        detail: Some(detail),
-    };
-    let _ = events.send(TimedEvent { at, event });
 }

@@ -3,7 +3,7 @@
 
 use super::matrix::Selector;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::str::FromStr;
 
@@ -150,8 +150,8 @@ pub struct ExpectationResult {
     /// False when the counts had no such count: the rule then fails, since an unchecked rule must
     /// not pass silently.
     pub reported: bool,
-    /// False when the count could not be trusted either way: a rule on a consumer-side count
-    /// (unconsumed, redelivered, processed_twice) after the consumer group failed to catch up.
+    /// False when the count could not be trusted either way: the evidence behind it is missing
+    /// (see `judge`), e.g. a rule on a consumer-side count after the group failed to catch up.
     #[serde(default = "judged_by_default")]
     pub judged: bool,
     pub when: String,
@@ -172,10 +172,9 @@ impl ExpectationResult {
     }
 }
 
-/// Evaluate a cell's rules against its counts (by the names of `Count::as_str`). Without
-/// `consumers_drained`, records still waiting for a consumer would count as unconsumed, so
-/// rules on consumer-side counts are left unjudged.
-pub fn evaluate(rules: &[Rule], counts: &BTreeMap<String, u64>, consumers_drained: bool) -> Vec<ExpectationResult> {
+/// Evaluate a cell's rules against its counts (by the names of `Count::as_str`). Rules on a count
+/// in `unjudged` are evaluated but not judged: they neither pass nor fail the cell.
+pub fn evaluate(rules: &[Rule], counts: &BTreeMap<String, u64>, unjudged: &BTreeSet<Count>) -> Vec<ExpectationResult> {
     rules
         .iter()
         .map(|rule| {
@@ -185,7 +184,7 @@ pub fn evaluate(rules: &[Rule], counts: &BTreeMap<String, u64>, consumers_draine
                 passed: actual.is_some_and(|a| rule.bound.holds(a)),
                 actual: actual.unwrap_or(0),
                 reported: actual.is_some(),
-                judged: consumers_drained || !rule.count.needs_drained_consumers(),
+                judged: !unjudged.contains(&rule.count),
                 when: rule.when.clone(),
                 claim: rule.claim.clone(),
                 source: rule.source.clone(),
@@ -232,7 +231,7 @@ mod tests {
             rule(Count::Duplicated, 0, Some(0)),
             rule(Count::Redelivered, 0, None),
         ];
-        let results = evaluate(&rules, &counts, true);
+        let results = evaluate(&rules, &counts, &BTreeSet::new());
         let passed: Vec<bool> = results.iter().map(|r| r.passed).collect();
         assert_eq!(passed, [false, true, true, false]);
         assert_eq!(results[0].actual, 3);
@@ -244,11 +243,12 @@ mod tests {
         let counts: BTreeMap<String, u64> =
             [("lost", 0), ("unconsumed", 40), ("redelivered", 0)].into_iter().map(|(k, v)| (k.to_string(), v)).collect();
         let rules = [rule(Count::Lost, 0, Some(0)), rule(Count::Unconsumed, 0, Some(0)), rule(Count::Redelivered, 1, None)];
-        let results = evaluate(&rules, &counts, false);
+        let consumer_side: BTreeSet<Count> = Count::ALL.into_iter().filter(|c| c.needs_drained_consumers()).collect();
+        let results = evaluate(&rules, &counts, &consumer_side);
         let judged: Vec<bool> = results.iter().map(|r| r.judged).collect();
         assert_eq!(judged, [true, false, false]);
         assert!(results.iter().all(|r| !r.violated()), "unjudged rules violate nothing");
-        assert!(evaluate(&rules, &counts, true)[1].violated());
+        assert!(evaluate(&rules, &counts, &BTreeSet::new())[1].violated());
     }
 
     #[test]

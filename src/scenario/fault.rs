@@ -44,6 +44,27 @@ impl FaultActionKind {
             FaultActionKind::Isolate => "reconnect",
         }
     }
+
+    /// Whether the runner can apply this action to this kind of target: the one table `check`
+    /// and the runner agree on. Brokers and controllers (containers) take every action;
+    /// consumers are processes on this machine (kill = SIGKILL, stop = SIGTERM, pause = SIGSTOP);
+    /// producers run inside the harness, so they can be killed (their in-flight messages purged)
+    /// or stopped, but not frozen.
+    pub fn applies_to(self, target: FaultTargetKind) -> Result<(), String> {
+        use FaultActionKind as A;
+        use FaultTargetKind as T;
+        match (self, target) {
+            (_, T::Leader | T::Followers | T::Controller | T::Broker | T::RandomBroker) => Ok(()),
+            (A::Kill | A::Stop | A::Pause, T::Consumer) => Ok(()),
+            (A::Kill | A::Stop, T::Producer) => Ok(()),
+            (A::Isolate, T::Consumer | T::Producer) => {
+                Err("clients run on this machine and cannot be isolated; kill, stop or pause them instead".into())
+            }
+            (A::Pause, T::Producer) => Err(
+                "producers run inside the harness and cannot be frozen; kill or stop them instead (pause a consumer, or the producer's partition leader)".into(),
+            ),
+        }
+    }
 }
 
 impl fmt::Display for FaultActionKind {
@@ -257,23 +278,113 @@ impl FaultTarget {
             }
             _ => {}
         }
-        if action == FaultActionKind::Isolate && self.kind().is_client() {
-            return Err(format!(
-                "clients run on this machine and cannot be isolated; kill, stop or pause \"{self}\" instead"
-            ));
+        action.applies_to(self.kind()).map_err(|why| format!("{action} \"{self}\": {why}"))
+    }
+
+    /// The partition a condition on acks watches by default: the target's.
+    pub fn partition(self) -> Option<u32> {
+        match self {
+            FaultTarget::Leader(p) | FaultTarget::Followers(p) => Some(p),
+            _ => None,
         }
-        Ok(())
+    }
+
+    /// The consumer a condition on commits watches by default: the target's.
+    pub fn consumer(self) -> Option<u32> {
+        match self {
+            FaultTarget::Consumer(c) => Some(c),
+            _ => None,
+        }
     }
 }
 
-/// One step of a schedule. Times are milliseconds since the producers started.
+/// What the harness must observe before a step fires: a state, not a time, so the same recipe
+/// does the same thing on a fast machine and a slow one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Trigger {
+    /// `count` acknowledgements of writes to `partition` since the previous step took effect
+    /// (since the producers started, for a first step). With the followers frozen, these are
+    /// writes only the leader has.
+    Acked { count: u64, partition: u32 },
+    /// Consumer `consumer` holds at least `count` records whose offsets are committed but that
+    /// it has not processed: a crash now loses them.
+    CommittedNotProcessed { count: u64, consumer: u32 },
+    /// Consumer `consumer` has processed at least `count` records whose offsets are not
+    /// committed (nor being committed): a crash now makes the group process them again.
+    ProcessedNotCommitted { count: u64, consumer: u32 },
+}
+
+impl Trigger {
+    /// The consumer whose state the condition is about, if any.
+    pub fn consumer(self) -> Option<u32> {
+        match self {
+            Trigger::Acked { .. } => None,
+            Trigger::CommittedNotProcessed { consumer, .. } | Trigger::ProcessedNotCommitted { consumer, .. } => {
+                Some(consumer)
+            }
+        }
+    }
+
+    pub fn count(self) -> u64 {
+        match self {
+            Trigger::Acked { count, .. }
+            | Trigger::CommittedNotProcessed { count, .. }
+            | Trigger::ProcessedNotCommitted { count, .. } => count,
+        }
+    }
+}
+
+impl fmt::Display for Trigger {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self {
+            Trigger::Acked { count, partition } => {
+                write!(f, "{count} writes to partition {partition} acked since the previous step")
+            }
+            Trigger::CommittedNotProcessed { count, consumer } => {
+                write!(f, "consumer {consumer} holds {count} committed, unprocessed records")
+            }
+            Trigger::ProcessedNotCommitted { count, consumer } => {
+                write!(f, "consumer {consumer} has {count} processed, uncommitted records")
+            }
+        }
+    }
+}
+
+/// How long a step may wait for its condition (or the previous heal) by default.
+pub const DEFAULT_WITHIN_MS: u64 = 60_000;
+
+fn default_within() -> u64 {
+    DEFAULT_WITHIN_MS
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// One step of a schedule. Steps run in order: a step fires once the previous one has fired, its
+/// time has come (`at_ms`, milliseconds since the producers started), the previous step's heal
+/// is done (if `after_heal`) and its condition holds (if `when`), waiting for the last two at
+/// most `within_ms`. A step that cannot fire is recorded as such and the steps after it never
+/// fire: the cell then has no verdict.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FaultStep {
     pub at_ms: u64,
     pub action: FaultActionKind,
     pub target: FaultTarget,
-    /// Heal this long after `at_ms`; None: heal at the end of the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<Trigger>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub after_heal: bool,
+    #[serde(default = "default_within")]
+    pub within_ms: u64,
+    /// Heal this long after the step took effect.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub heal_after_ms: Option<u64>,
+    /// Heal as soon as the next step has taken effect (e.g. resume frozen followers once their
+    /// leader is dead). Without this or `heal_after_ms`: heal at the end of the run.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub heal_after_next: bool,
     /// Set by the plan when it drew `target` from the seed: the target as written
     /// (`random-broker`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -281,13 +392,70 @@ pub struct FaultStep {
 }
 
 impl FaultStep {
-    pub fn heal_at_ms(&self) -> Option<u64> {
+    /// A step that fires at `at_ms` and heals `heal_after_ms` later (None: at the end).
+    pub fn timed(at_ms: u64, action: FaultActionKind, target: FaultTarget, heal_after_ms: Option<u64>) -> FaultStep {
+        FaultStep {
+            at_ms,
+            action,
+            target,
+            when: None,
+            after_heal: false,
+            within_ms: DEFAULT_WITHIN_MS,
+            heal_after_ms,
+            heal_after_next: false,
+            drawn_from: None,
+        }
+    }
+
+    /// The heal time if every step fired on time and took effect at once (for estimates and
+    /// the planned side of the executed schedule).
+    pub fn planned_heal_ms(&self) -> Option<u64> {
         self.heal_after_ms.map(|h| self.at_ms + h)
     }
 
     /// The target as the scenario wrote it (for histories and reports).
     pub fn written_target(&self) -> FaultTarget {
         self.drawn_from.unwrap_or(self.target)
+    }
+
+    /// Whether the step waits for something besides the clock.
+    pub fn is_triggered(&self) -> bool {
+        self.when.is_some() || self.after_heal
+    }
+
+    /// `at 10 s`, `at 6 s, then once consumer 0 holds 300 committed, unprocessed records
+    /// (within 20 s)`: when the step fires, in words.
+    pub fn firing(&self) -> String {
+        let mut s = format!("at {}", seconds(self.at_ms));
+        if self.after_heal {
+            s.push_str(", once the previous step is healed");
+        }
+        if let Some(when) = self.when {
+            s.push_str(&format!(", then once {when}"));
+        }
+        if self.is_triggered() {
+            s.push_str(&format!(" (within {})", seconds(self.within_ms)));
+        }
+        s
+    }
+
+    /// `restart 6 s after it took effect`, `resume once the next step took effect`, `restart at
+    /// the end of the run`.
+    pub fn healing(&self) -> String {
+        match (self.heal_after_ms, self.heal_after_next) {
+            (Some(ms), _) => format!("{} {} after it took effect", self.action.heal_verb(), seconds(ms)),
+            (None, true) => format!("{} once the next step took effect", self.action.heal_verb()),
+            (None, false) => format!("{} at the end of the run", self.action.heal_verb()),
+        }
+    }
+}
+
+/// `10 s`, `2.5 s`.
+fn seconds(ms: u64) -> String {
+    if ms % 1000 == 0 {
+        format!("{} s", ms / 1000)
+    } else {
+        format!("{:.1} s", ms as f64 / 1000.0)
     }
 }
 
@@ -355,6 +523,12 @@ mod tests {
         assert!(FaultTarget::Consumer(0)
             .check(FaultActionKind::Isolate, &bounds())
             .is_err());
+        assert!(FaultTarget::Consumer(0).check(FaultActionKind::Pause, &bounds()).is_ok());
+        assert_eq!(
+            FaultTarget::Producer(0).check(FaultActionKind::Pause, &bounds()).unwrap_err(),
+            "pause \"producer:0\": producers run inside the harness and cannot be frozen; kill or stop them \
+             instead (pause a consumer, or the producer's partition leader)"
+        );
         let single = TargetBounds {
             replication_factor: 1,
             ..bounds()
@@ -365,20 +539,44 @@ mod tests {
     }
 
     #[test]
+    fn every_action_and_target_pair_is_decided() {
+        for action in FaultActionKind::ALL {
+            for target in FaultTargetKind::ALL {
+                let decided = action.applies_to(target);
+                if target.is_client() && action == FaultActionKind::Isolate {
+                    assert!(decided.is_err());
+                }
+                if !target.is_client() {
+                    assert!(decided.is_ok(), "{action} {target:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn targets_serialize_as_strings() {
-        let step = FaultStep {
-            at_ms: 10_000,
-            action: FaultActionKind::Pause,
-            target: FaultTarget::Followers(0),
-            heal_after_ms: Some(5_000),
-            drawn_from: None,
-        };
+        let step = FaultStep::timed(10_000, FaultActionKind::Pause, FaultTarget::Followers(0), Some(5_000));
         let json = serde_json::to_string(&step).unwrap();
         assert_eq!(
             json,
-            r#"{"at_ms":10000,"action":"pause","target":"followers:0","heal_after_ms":5000}"#
+            r#"{"at_ms":10000,"action":"pause","target":"followers:0","within_ms":60000,"heal_after_ms":5000}"#
         );
         assert_eq!(serde_json::from_str::<FaultStep>(&json).unwrap(), step);
-        assert_eq!(step.heal_at_ms(), Some(15_000));
+        assert_eq!(step.planned_heal_ms(), Some(15_000));
+        let triggered = FaultStep {
+            when: Some(Trigger::CommittedNotProcessed { count: 300, consumer: 0 }),
+            within_ms: 20_000,
+            heal_after_ms: None,
+            heal_after_next: true,
+            ..step
+        };
+        let json = serde_json::to_string(&triggered).unwrap();
+        assert!(json.contains(r#""when":{"kind":"committed_not_processed","count":300,"consumer":0}"#), "{json}");
+        assert_eq!(serde_json::from_str::<FaultStep>(&json).unwrap(), triggered);
+        assert_eq!(
+            triggered.firing(),
+            "at 10 s, then once consumer 0 holds 300 committed, unprocessed records (within 20 s)"
+        );
+        assert_eq!(triggered.healing(), "resume once the next step took effect");
     }
 }

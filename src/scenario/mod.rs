@@ -34,7 +34,7 @@ pub mod workload;
 pub use commit::CommitMode;
 pub use environment::{Cluster, Topic};
 pub use expect::{evaluate, Bound, Count, Expectation, ExpectationResult, Rule};
-pub use fault::{Fault, FaultActionKind, FaultStep, FaultTarget, FaultTargetKind, NO_FAULT};
+pub use fault::{Fault, FaultActionKind, FaultStep, FaultTarget, FaultTargetKind, Trigger, NO_FAULT};
 pub use matrix::{Axis, Matrix, Selector};
 pub use property::Layer;
 pub use workload::{KeyRouting, Workload};

@@ -237,14 +237,38 @@ pub struct FaultSpec {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FaultStepSpec {
-    /// Time since the producers started.
-    pub at: DurationSpec,
+    /// Not before this long after the producers started; default: the previous step's `at` (0s
+    /// for the first). Steps run in file order.
+    pub at: Option<DurationSpec>,
     /// kill, stop, pause or isolate.
     pub action: Spanned<String>,
     /// leader:P, followers:P, controller, broker:N, consumer:N, producer:N, random-broker.
     pub target: Spanned<String>,
-    /// Undo the fault this long after `at`; absent: at the end of the run.
+    /// A state the harness must observe before the step fires (see `TriggerSpec`).
+    pub when: Option<Spanned<TriggerSpec>>,
+    /// Wait until the previous step's heal is done before firing.
+    pub after_heal: Option<Spanned<bool>>,
+    /// How long the step may wait for `when` or `after_heal`; default "60s".
+    pub within: Option<DurationSpec>,
+    /// Undo the fault this long after it took effect; absent: at the end of the run.
     pub heal_after: Option<DurationSpec>,
+    /// Undo the fault as soon as the next step has taken effect.
+    pub heal_after_next: Option<Spanned<bool>>,
+}
+
+/// `when = { acked = 1000 }`: exactly one condition, and what it watches where the target does
+/// not say (`partition` for `acked`, `consumer` for the consumer conditions).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TriggerSpec {
+    /// Writes to the partition acknowledged since the previous step took effect.
+    pub acked: Option<Spanned<u64>>,
+    /// Records the consumer holds whose offsets are committed but that it has not processed.
+    pub committed_not_processed: Option<Spanned<u64>>,
+    /// Records the consumer has processed whose offsets are not committed.
+    pub processed_not_committed: Option<Spanned<u64>>,
+    pub partition: Option<Spanned<u32>>,
+    pub consumer: Option<Spanned<u32>>,
 }
 
 /// One `[[expect]]`: `when` selects cells, `claim` says in words what it shows, every other key is

@@ -51,8 +51,8 @@ commit = ["auto", "manual-sync"]
 exclude = [ { acks = "0", "enable.idempotence" = true }, { acks = 1, "enable.idempotence" = "true" } ]
 [faults.leader-kill]
 steps = [
-  { at = "12s", action = "kill", target = "leader:0", heal_after = "15s" },
   { at = "10s", action = "pause", target = "followers:0", heal_after = "5s" },
+  { at = "12s", action = "kill", target = "leader:0", heal_after = "15s" },
 ]
 [[expect]]
 when = { acks = "all", "enable.idempotence" = true }
@@ -83,7 +83,7 @@ fn a_full_scenario_resolves() {
     assert_eq!(s.matrix.cells().len(), 16);
     let steps = &s.faults["leader-kill"].steps;
     assert_eq!((steps[0].at_ms, steps[0].target), (10_000, FaultTarget::Followers(0)));
-    assert_eq!(steps[1].heal_at_ms(), Some(27_000));
+    assert_eq!(steps[1].planned_heal_ms(), Some(27_000));
     assert_eq!(s.expectations.len(), 2);
     let rules: Vec<String> = s.expectations[1].rules.iter().map(|r| r.to_string()).collect();
     assert_eq!(rules, ["unconsumed = 0", "1 <= redelivered <= 1000"]);
@@ -193,7 +193,7 @@ fn invalid_scenarios_say_where_and_what_to_do() {
         ("name = \"x\"\n[[expect]]\nlost = -1\n", "s.toml:3:8: a count is never negative"),
         ("name = \"x\"\n[[expect]]\nclaim = \"c\"\n", "s.toml:2:1: this expectation has no count to check"),
         ("name = \"x\"\n[faults.none]\nsteps = []\n", "s.toml:2:9: \"none\" means no faults"),
-        ("name = \"x\"\n[faults.a]\nsteps = [ { at = \"1s\", action = \"isolate\", target = \"producer:0\" } ]\n", "s.toml:3:53: clients run on this machine and cannot be isolated"),
+        ("name = \"x\"\n[faults.a]\nsteps = [ { at = \"1s\", action = \"isolate\", target = \"producer:0\" } ]\n", "s.toml:3:53: isolate \"producer:0\": clients run on this machine and cannot be isolated"),
         ("name = \"x\"\n[faults.a]\nsteps = [ { at = \"1s\", action = \"kill\", target = \"leader\" } ]\n", "s.toml:3:50: fault target \"leader\" needs an index, e.g. leader:0"),
         ("name = \"x\"\n[faults.a]\nsteps = [ { at = \"1s\", action = \"kill\", target = \"broker:1\", heal_after = \"0s\" } ]\n", "s.toml:3:75: heal_after must be longer than 0s"),
         ("name = \"x\"\n[topic]\nreplication_factor = 1\n[faults.a]\nsteps = [ { at = \"1s\", action = \"pause\", target = \"followers:0\" } ]\n", "s.toml:5:51: fault target \"followers:0\" has no followers"),
@@ -206,6 +206,17 @@ fn invalid_scenarios_say_where_and_what_to_do() {
         ("name = \"x\"\n[matrix]\n\"linger.ms\" = [\"soon\"]\n", "s.toml:3:16: linger.ms must be a number"),
         ("name = \"x\"\n[matrix]\n\"cluster:linger.ms\" = [1]\n", "s.toml:3:1: unknown layer \"cluster\""),
         ("name = \"x\"\n[matrix]\nacks = [[\"1\"]]\n", "s.toml:3:9: invalid type: sequence, expected a string, integer, float or boolean"),
+        ("name = \"x\"\n[faults.a]\nsteps = [ { at = \"1s\", action = \"pause\", target = \"producer:0\" } ]\n", "s.toml:3:51: pause \"producer:0\": producers run inside the harness and cannot be frozen"),
+        ("name = \"x\"\n[faults.a]\nsteps = [ { at = \"5s\", action = \"kill\", target = \"broker:1\" },\n  { at = \"2s\", action = \"kill\", target = \"broker:2\" } ]\n", "s.toml:4:10: step 2 is set at 2s, before step 1 (5s); steps run in file order"),
+        ("name = \"x\"\n[faults.a]\nsteps = [ { action = \"kill\", target = \"broker:1\", after_heal = true } ]\n", "s.toml:3:64: the first step has no previous step whose heal it could wait for"),
+        ("name = \"x\"\n[faults.a]\nsteps = [ { action = \"kill\", target = \"broker:1\", heal_after_next = true } ]\n", "s.toml:3:69: the last step has no next step to heal with"),
+        ("name = \"x\"\n[faults.a]\nsteps = [ { action = \"kill\", target = \"broker:1\", within = \"5s\" } ]\n", "s.toml:3:60: within bounds the wait for `when` or `after_heal`"),
+        ("name = \"x\"\n[faults.a]\nsteps = [ { action = \"kill\", target = \"broker:1\", when = { acked = 10 } } ]\n", "s.toml:3:58: acked needs a partition: add partition = P"),
+        ("name = \"x\"\n[faults.a]\nsteps = [ { action = \"kill\", target = \"leader:0\", when = { acked = 10, committed_not_processed = 5 } } ]\n", "s.toml:3:98: when takes one condition; committed_not_processed is a second one"),
+        ("name = \"x\"\n[faults.a]\nsteps = [ { action = \"kill\", target = \"leader:0\", when = { acked = 0 } } ]\n", "s.toml:3:68: acked must be at least 1"),
+        ("name = \"x\"\n[faults.a]\nsteps = [ { action = \"kill\", target = \"leader:0\", when = { processed_not_committed = 5, consumer = 3 } } ]\n", "s.toml:3:100: consumer 3 is out of range: consumers are 0..=0"),
+        ("name = \"x\"\n[faults.a]\nsteps = [ { action = \"kill\", target = \"leader:0\", when = { acked = 5, consumer = 0 } } ]\n", "s.toml:3:82: acked counts writes to a partition; give partition = P"),
+        ("name = \"x\"\n[faults.a]\nsteps = [ { action = \"kill\", target = \"leader:0\", when = { sent = 5 } } ]\n", "s.toml:3:60: unknown key `sent`"),
         ("[cluster]\nbrokers = 3\n", "s.toml:1:1: missing key `name`"),
         ("name = \"x\"\n[cluster\n", "s.toml:2:9: invalid TOML: unclosed table"),
     ];
@@ -216,6 +227,33 @@ fn invalid_scenarios_say_where_and_what_to_do() {
             "for {text:?}\n  got: {e}\n want: {expected}..."
         );
     }
+}
+
+#[test]
+fn triggers_take_what_they_watch_from_the_target_and_steps_keep_file_order() {
+    let s = parse(
+        r#"
+name = "x"
+[workload]
+consumers = 2
+[faults.a]
+steps = [
+  { at = "10s", action = "pause", target = "followers:1", heal_after_next = true },
+  { action = "kill", target = "leader:1", when = { acked = 500 }, within = "15s", heal_after = "5s" },
+  { action = "kill", target = "consumer:1", when = { committed_not_processed = 200 }, after_heal = true },
+  { at = "20s", action = "stop", target = "broker:2", when = { processed_not_committed = 7, consumer = 0 } },
+]
+"#,
+    )
+    .unwrap();
+    let steps = &s.faults["a"].steps;
+    assert_eq!(steps[1].at_ms, 10_000, "no `at`: right after the step before");
+    assert_eq!(steps[1].when, Some(Trigger::Acked { count: 500, partition: 1 }));
+    assert_eq!(steps[1].within_ms, 15_000);
+    assert_eq!(steps[2].when, Some(Trigger::CommittedNotProcessed { count: 200, consumer: 1 }));
+    assert!(steps[2].after_heal && steps[2].within_ms == 60_000);
+    assert_eq!(steps[3].when, Some(Trigger::ProcessedNotCommitted { count: 7, consumer: 0 }));
+    assert!(steps[0].heal_after_next && steps[0].heal_after_ms.is_none());
 }
 
 #[test]

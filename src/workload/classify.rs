@@ -1,12 +1,21 @@
 //! One place that decides what an error delivery report means for a message: it was definitely
-//! not written (`failed`), or it may have been (`unknown`).
+//! not written (`failed`), or it may have been (`unknown`). Jepsen's rule for indeterminate
+//! operations: `failed` only where the client can vouch that no attempt of the message reached
+//! the log, `unknown` for everything else.
 //!
-//! librdkafka's per-message persistence status wins whenever it is there: it knows whether any
-//! attempt of the message reached a broker, which the final error code alone does not say (a
-//! message whose first attempt timed out in flight and whose retry got NOT_LEADER may be in the
-//! log). Only without a status does the error code decide, conservatively: `failed` for codes that
-//! mean the message never left the client or the broker rejected the batch before appending it,
-//! `unknown` for everything else.
+//! The rules, each with a test below:
+//! 1. A purge (the harness ending the run, or killing a producer) is `unknown`, whatever status
+//!    librdkafka reports: a message sent once and queued again for a retry is purged from the
+//!    queue as "not persisted" (seen: 1,883 of 10,000 such messages were in the log).
+//! 2. librdkafka's per-message status `possibly persisted` is `unknown`; `persisted` with an
+//!    error (a later fatal idempotence error) is `unknown` too: the application was told it
+//!    failed, yet it is in the log.
+//! 3. `not persisted` is `failed` only with an error about the message itself, the same for every
+//!    attempt: the client refused it (too large, unknown partition, serialization), or the broker
+//!    validated and rejected it before appending (size, record, timestamp, format, compression,
+//!    authorization, policy). Any other error with `not persisted` (a timeout in the queue, not
+//!    enough replicas, not leader) is `unknown`: an earlier attempt may have been written.
+//! 4. Without a status, only the codes of rule 3 are `failed`.
 
 use crate::history::{PersistStatus, SendOutcome};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
@@ -38,41 +47,46 @@ pub fn error_code(error: &KafkaError) -> Option<RDKafkaErrorCode> {
 
 /// Classify a client error given the message's persistence status (None when unavailable).
 pub fn classify(error: &KafkaError, status: Option<PersistStatus>) -> Classification {
-    let what = match error_code(error) {
+    let code = error_code(error);
+    let what = match code {
         Some(code) => code.to_string(),
         None => error.to_string(),
     };
-    let (outcome, why) = match status {
-        Some(PersistStatus::NotPersisted) => (SendOutcome::Failed, "not persisted"),
-        Some(PersistStatus::PossiblyPersisted) => (SendOutcome::Unknown, "possibly persisted"),
-        // An error for a message the broker did append (e.g. a later fatal idempotence error):
-        // the application was told it failed, yet it is in the log.
-        Some(PersistStatus::Persisted) => (SendOutcome::Unknown, "persisted despite the error"),
-        None => match error_code(error) {
-            Some(code) if never_appended(code) => (SendOutcome::Failed, "no status; the code means never appended"),
-            _ => (SendOutcome::Unknown, "no status; the code does not rule out a write"),
-        },
+    let intrinsic = code.is_some_and(rejects_the_message_itself);
+    let (outcome, why) = match (code, status) {
+        (Some(RDKafkaErrorCode::PurgeQueue | RDKafkaErrorCode::PurgeInflight), _) => {
+            (SendOutcome::Unknown, "purged; an earlier attempt may have been written")
+        }
+        (_, Some(PersistStatus::PossiblyPersisted)) => (SendOutcome::Unknown, "possibly persisted"),
+        (_, Some(PersistStatus::Persisted)) => (SendOutcome::Unknown, "persisted despite the error"),
+        (_, Some(PersistStatus::NotPersisted)) if intrinsic => {
+            (SendOutcome::Failed, "not persisted; the error rejects the message itself")
+        }
+        (_, Some(PersistStatus::NotPersisted)) => {
+            (SendOutcome::Unknown, "not persisted by this attempt; an earlier attempt may have been written")
+        }
+        (_, None) if intrinsic => (SendOutcome::Failed, "no status; the error rejects the message itself"),
+        (_, None) => (SendOutcome::Unknown, "no status; the error does not rule out a write"),
     };
     Classification { outcome, reason: format!("{what}; {why}") }
 }
 
-/// Codes after which no byte of the message can be in the log: it never left the client, or the
-/// broker rejected the whole batch before appending. Used only when the status is missing.
-pub fn never_appended(code: RDKafkaErrorCode) -> bool {
+/// Errors about the message itself, the same for every attempt, after which no byte of it can
+/// be in the log: the client refused it, or the broker validated and rejected the batch before
+/// appending it.
+pub fn rejects_the_message_itself(code: RDKafkaErrorCode) -> bool {
     use RDKafkaErrorCode as C;
     matches!(
         code,
-        // Local: refused or dropped before any request carried it.
-        C::PurgeQueue
-            | C::QueueFull
-            | C::InvalidArgument
+        // Local: refused before any request carried it.
+        C::InvalidArgument
             | C::UnknownPartition
             | C::UnknownTopic
             | C::BadMessage
             | C::KeySerialization
             | C::ValueSerialization
-            // Broker: the request was validated and refused before append.
             | C::MessageSizeTooLarge
+            // Broker: validated and refused before append.
             | C::InvalidMessageSize
             | C::MessageBatchTooLarge
             | C::InvalidRequiredAcks
@@ -96,22 +110,43 @@ mod tests {
         KafkaError::MessageProduction(code)
     }
 
-    #[test]
-    fn status_wins_over_the_code() {
-        let c = classify(&produce(C::MessageSizeTooLarge), Some(PersistStatus::PossiblyPersisted));
-        assert_eq!(c.outcome, SendOutcome::Unknown);
-        let c = classify(&produce(C::MessageTimedOut), Some(PersistStatus::NotPersisted));
-        assert_eq!(c.outcome, SendOutcome::Failed);
-        assert!(c.reason.starts_with("MessageTimedOut (Local: Message timed out)"), "{}", c.reason);
-        assert!(c.reason.ends_with("not persisted"), "{}", c.reason);
-        let c = classify(&produce(C::OutOfOrderSequenceNumber), Some(PersistStatus::Persisted));
-        assert_eq!(c.outcome, SendOutcome::Unknown);
+    fn outcome(code: C, status: Option<PersistStatus>) -> SendOutcome {
+        classify(&produce(code), status).outcome
     }
 
     #[test]
-    fn without_status_only_rejections_fail() {
-        for code in [C::PurgeQueue, C::MessageSizeTooLarge, C::UnknownPartition, C::TopicAuthorizationFailed] {
-            assert_eq!(classify(&produce(code), None).outcome, SendOutcome::Failed, "{code:?}");
+    fn rule_1_a_purge_is_unknown_whatever_the_status() {
+        for status in [None, Some(PersistStatus::NotPersisted), Some(PersistStatus::PossiblyPersisted)] {
+            assert_eq!(outcome(C::PurgeQueue, status), SendOutcome::Unknown, "{status:?}");
+            assert_eq!(outcome(C::PurgeInflight, status), SendOutcome::Unknown, "{status:?}");
+        }
+        let c = classify(&produce(C::PurgeQueue), Some(PersistStatus::NotPersisted));
+        assert!(c.reason.ends_with("purged; an earlier attempt may have been written"), "{}", c.reason);
+    }
+
+    #[test]
+    fn rule_2_possibly_persisted_and_persisted_with_an_error_are_unknown() {
+        assert_eq!(outcome(C::MessageSizeTooLarge, Some(PersistStatus::PossiblyPersisted)), SendOutcome::Unknown);
+        assert_eq!(outcome(C::MessageTimedOut, Some(PersistStatus::PossiblyPersisted)), SendOutcome::Unknown);
+        assert_eq!(outcome(C::OutOfOrderSequenceNumber, Some(PersistStatus::Persisted)), SendOutcome::Unknown);
+    }
+
+    #[test]
+    fn rule_3_not_persisted_fails_only_for_errors_about_the_message_itself() {
+        for code in [C::MessageSizeTooLarge, C::InvalidRecord, C::UnknownPartition, C::TopicAuthorizationFailed] {
+            assert_eq!(outcome(code, Some(PersistStatus::NotPersisted)), SendOutcome::Failed, "{code:?}");
+        }
+        for code in [C::MessageTimedOut, C::NotEnoughReplicas, C::NotLeaderForPartition, C::QueueFull] {
+            assert_eq!(outcome(code, Some(PersistStatus::NotPersisted)), SendOutcome::Unknown, "{code:?}");
+        }
+        let c = classify(&produce(C::MessageTimedOut), Some(PersistStatus::NotPersisted));
+        assert!(c.reason.starts_with("MessageTimedOut (Local: Message timed out)"), "{}", c.reason);
+    }
+
+    #[test]
+    fn rule_4_without_a_status_only_rejections_of_the_message_fail() {
+        for code in [C::MessageSizeTooLarge, C::UnknownPartition, C::TopicAuthorizationFailed, C::InvalidTimestamp] {
+            assert_eq!(outcome(code, None), SendOutcome::Failed, "{code:?}");
         }
         for code in [
             C::MessageTimedOut,
@@ -123,7 +158,7 @@ mod tests {
             C::BrokerTransportFailure,
             C::OutOfOrderSequenceNumber,
         ] {
-            assert_eq!(classify(&produce(code), None).outcome, SendOutcome::Unknown, "{code:?}");
+            assert_eq!(outcome(code, None), SendOutcome::Unknown, "{code:?}");
         }
         assert_eq!(classify(&KafkaError::Canceled, None).outcome, SendOutcome::Unknown);
     }

@@ -119,6 +119,9 @@ pub enum WorkerLine {
     Processed { producer: u32, seq: u64, partition: i32, offset: i64 },
     /// A record that is not of this run, processed like the others.
     Foreign { partition: i32, offset: i64, detail: String },
+    /// An explicit commit of this offset is about to be sent: from now on it may land, whatever
+    /// happens to the worker.
+    Committing { partition: i32, offset: i64 },
     Commit {
         partition: i32,
         offset: i64,
@@ -199,6 +202,8 @@ struct Shared {
     commit_queue: Mutex<Option<CommitQueue>>,
     processed: AtomicU64,
     last_error: Mutex<Option<(String, Instant, u64)>>,
+    /// Partitions held now: offsets of others are never committed again.
+    assigned: Mutex<std::collections::BTreeSet<i32>>,
 }
 
 impl Shared {
@@ -251,34 +256,54 @@ impl Shared {
             return;
         }
         let mut tpl = TopicPartitionList::with_capacity(offsets.len());
-        for (partition, offset) in &offsets {
-            let _ = tpl.add_partition_offset(&self.config.topic, *partition, Offset::Offset(*offset));
+        for &(partition, offset) in &offsets {
+            let _ = tpl.add_partition_offset(&self.config.topic, partition, Offset::Offset(offset));
+            self.emit(WorkerLine::Committing { partition, offset });
         }
-        if sync {
-            let result = consumer.commit(&tpl, rdkafka::consumer::CommitMode::Sync);
-            let error = result.err().map(|e| e.to_string());
-            for (partition, offset) in offsets {
-                self.emit(WorkerLine::Commit { partition, offset, error: error.clone() });
+        let error = if sync {
+            consumer.commit(&tpl, rdkafka::consumer::CommitMode::Sync).err().map(|e| e.to_string())
+        } else {
+            let started = match self.commit_queue.lock().unwrap().as_ref() {
+                Some(queue) => queue.commit(consumer, &tpl).map_err(|code| code.to_string()),
+                None => Err("no queue for asynchronous commits".to_string()),
+            };
+            match started {
+                // The result comes from `serve_async_commits`.
+                Ok(()) => return,
+                Err(error) => Some(error),
             }
-            return;
-        }
-        let started = match self.commit_queue.lock().unwrap().as_ref() {
-            Some(queue) => queue.commit(consumer, &tpl).map_err(|code| code.to_string()),
-            None => Err("no queue for asynchronous commits".to_string()),
         };
-        if let Err(error) = started {
-            for (partition, offset) in offsets {
-                self.emit(WorkerLine::Commit { partition, offset, error: Some(error.clone()) });
-            }
+        for &(partition, offset) in &offsets {
+            self.emit(WorkerLine::Commit { partition, offset, error: error.clone() });
+        }
+        if error.is_some() {
+            self.keep(&offsets);
+        }
+    }
+
+    /// Offsets whose commit failed go back to pending (for partitions still held, and unless a
+    /// newer offset is pending): the next commit, or the idle commit, tries them again. Dropping
+    /// them would leave an idle group behind for good after a coordinator failover.
+    fn keep(&self, offsets: &[(i32, i64)]) {
+        let assigned = self.assigned.lock().unwrap();
+        let mut pending = self.pending.lock().unwrap();
+        for &(partition, offset) in offsets.iter().filter(|(p, _)| assigned.contains(p)) {
+            let kept = pending.offsets.entry(partition).or_insert(offset);
+            *kept = (*kept).max(offset);
         }
     }
 
     /// Report the asynchronous commit results that have arrived, waiting up to `wait`.
     fn serve_async_commits(&self, wait: Duration) {
         if let Some(queue) = self.commit_queue.lock().unwrap().as_ref() {
+            let mut failed = Vec::new();
             queue.serve(wait, |r| {
+                if r.error.is_some() {
+                    failed.push((r.partition, r.offset));
+                }
                 self.emit(WorkerLine::Commit { partition: r.partition, offset: r.offset, error: r.error })
             });
+            self.keep(&failed);
         }
     }
 
@@ -331,6 +356,9 @@ impl ConsumerContext for WorkerContext {
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Revoke(tpl) = rebalance {
             let partitions = partitions_of(tpl);
+            // No longer held: a failed commit of these is not tried again by this worker (the
+            // next owner processes them again instead).
+            self.shared.assigned.lock().unwrap().retain(|p| !partitions.contains(p));
             if self.shared.config.commit.is_manual() {
                 self.shared.commit_pending(consumer, true, Some(&partitions));
             }
@@ -341,7 +369,9 @@ impl ConsumerContext for WorkerContext {
     fn post_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         match rebalance {
             Rebalance::Assign(tpl) => {
-                self.shared.emit(WorkerLine::Rebalance { kind: "assign".into(), partitions: partitions_of(tpl) });
+                let partitions = partitions_of(tpl);
+                self.shared.assigned.lock().unwrap().extend(partitions.iter().copied());
+                self.shared.emit(WorkerLine::Rebalance { kind: "assign".into(), partitions });
             }
             Rebalance::Revoke(_) => {}
             Rebalance::Error(e) => {
@@ -394,6 +424,7 @@ pub fn run_worker(config: ConsumerConfig, sink: Arc<dyn LineSink>, stop: Arc<Ato
         commit_queue: Mutex::new(None),
         processed: AtomicU64::new(0),
         last_error: Mutex::new(None),
+        assigned: Mutex::new(Default::default()),
     });
     let consumer: BaseConsumer<WorkerContext> = config
         .client_config()

@@ -8,18 +8,20 @@
 //! Ctrl-C at the terminal reaches the runner only, which then stops them itself.
 
 use super::consumer::{ConsumerConfig, WorkerLine};
+use super::consumer_state::ConsumerState;
 use super::{emit, EventSender, TimedEvent};
 use crate::error::{Error, Result};
-use crate::history::Event;
+use crate::history::{CommitEvent, Event, ProcessedEvent, RebalanceEvent, WorkerEvent};
 use std::io;
+use std::os::unix::io::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::sync::watch;
+use tokio::io::AsyncReadExt;
+use tokio::sync::{oneshot, watch};
 
 /// How to start a worker: which executable, and where its stderr goes.
 #[derive(Debug, Clone)]
@@ -52,8 +54,6 @@ impl WorkerLauncher {
 #[derive(Debug, Clone, Default)]
 struct Phase {
     ready: bool,
-    /// At least one `assign` with partitions since the start.
-    assigned: bool,
     exited: bool,
 }
 
@@ -69,10 +69,17 @@ struct ChildState {
     reaped: AtomicBool,
 }
 
+/// A request to the task reading the child's stdout: read what the pipe holds now, then answer
+/// whether every line was complete. Sent while the child is stopped, so nothing new arrives.
+type SyncRequest = oneshot::Sender<bool>;
+
 struct Running {
     pid: u32,
     state: Arc<ChildState>,
     phase: watch::Receiver<Phase>,
+    sync: tokio::sync::mpsc::UnboundedSender<SyncRequest>,
+    /// Stopped by SIGSTOP (a pause, or a freeze to read its state exactly).
+    stopped: bool,
 }
 
 pub struct ConsumerProcess {
@@ -81,14 +88,25 @@ pub struct ConsumerProcess {
     events: EventSender,
     running: Option<Running>,
     processed: Arc<AtomicU64>,
+    /// What its lines said, for fault conditions; reset with each new process.
+    consumer_state: Arc<Mutex<ConsumerState>>,
 }
+
+/// How long a SIGSTOP or SIGCONT may take to show in /proc.
+const SIGNAL_OBSERVED_WITHIN: Duration = Duration::from_secs(5);
 
 impl ConsumerProcess {
     /// Start a worker process. Must be called inside a tokio runtime (its stdout is read by a
     /// task). Emits `Worker{state:"started"}`, then the worker's events as they come.
     pub fn spawn(config: ConsumerConfig, launcher: WorkerLauncher, events: EventSender) -> Result<ConsumerProcess> {
-        let mut process =
-            ConsumerProcess { config, launcher, events, running: None, processed: Arc::new(AtomicU64::new(0)) };
+        let mut process = ConsumerProcess {
+            config,
+            launcher,
+            events,
+            running: None,
+            processed: Arc::new(AtomicU64::new(0)),
+            consumer_state: Arc::new(Mutex::new(ConsumerState::default())),
+        };
         process.start()?;
         Ok(process)
     }
@@ -109,9 +127,19 @@ impl ConsumerProcess {
         self.pid().is_some()
     }
 
+    /// True while the process is stopped by a pause (or a freeze).
+    pub fn is_paused(&self) -> bool {
+        self.running.as_ref().is_some_and(|r| r.stopped && !r.phase.borrow().exited)
+    }
+
     /// Records this consumer id reported processed, over all its processes.
     pub fn processed(&self) -> u64 {
         self.processed.load(Ordering::Relaxed)
+    }
+
+    /// What the current process's lines said so far.
+    pub fn state(&self) -> ConsumerState {
+        self.consumer_state.lock().unwrap().clone()
     }
 
     /// Wait until the worker has subscribed.
@@ -119,9 +147,25 @@ impl ConsumerProcess {
         self.wait_phase(timeout, "subscribed", |p| p.ready).await
     }
 
-    /// Wait until the worker has been assigned partitions (the group has formed around it).
-    pub async fn wait_assigned(&mut self, timeout: Duration) -> Result<()> {
-        self.wait_phase(timeout, "been assigned partitions", |p| p.assigned).await
+    /// Wait until the worker is part of the group: it got an assignment, even an empty one (a
+    /// group with more consumers than partitions leaves some idle).
+    pub async fn wait_joined(&mut self, timeout: Duration) -> Result<()> {
+        let id = self.config.id;
+        let state = self.consumer_state.clone();
+        let deadline = Instant::now() + timeout;
+        while !state.lock().unwrap().joined {
+            if !self.is_alive() {
+                return Err(Error::infra(format!("consumer {id} exited before it joined the group; see its stderr")));
+            }
+            if Instant::now() >= deadline {
+                return Err(Error::infra(format!(
+                    "consumer {id} has not joined the group after {} s; is the cluster reachable?",
+                    timeout.as_secs()
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Ok(())
     }
 
     async fn wait_phase(&mut self, timeout: Duration, what: &str, done: impl Fn(&Phase) -> bool) -> Result<()> {
@@ -141,7 +185,7 @@ impl ConsumerProcess {
     }
 
     /// A crash: SIGKILL, then wait until the process is gone and its output read. Emits
-    /// `Worker{state:"killed"}` stamped at the moment of the signal.
+    /// `Worker{state:"killed"}` stamped at the moment of the signal. Works on a paused process.
     pub async fn kill(&mut self) -> Result<()> {
         let Some(running) = self.running.as_mut() else { return Ok(()) };
         if running.phase.borrow().exited {
@@ -153,8 +197,8 @@ impl ConsumerProcess {
         Ok(())
     }
 
-    /// A graceful stop: SIGTERM, wait up to `timeout`, then SIGKILL. Emits `stopped` (exit 0),
-    /// or `killed` if it had to be killed.
+    /// A graceful stop: SIGTERM (and SIGCONT, should it be paused), wait up to `timeout`, then
+    /// SIGKILL. Emits `stopped` (exit 0), or `killed` if it had to be killed.
     pub async fn stop(&mut self, timeout: Duration) -> Result<()> {
         let id = self.config.id;
         let Some(running) = self.running.as_mut() else { return Ok(()) };
@@ -163,20 +207,84 @@ impl ConsumerProcess {
         }
         *running.state.ending.lock().unwrap() = Some((Ending::Stopping, Instant::now()));
         signal(running, libc::SIGTERM);
+        if running.stopped {
+            signal(running, libc::SIGCONT);
+            running.stopped = false;
+        }
         if tokio::time::timeout(timeout, running.phase.wait_for(|p| p.exited)).await.is_ok() {
             return Ok(());
         }
         emit(
             &self.events,
-            Event::Note {
-                time_ms: 0.0,
-                text: format!("consumer {id} did not stop within {} s of SIGTERM; killing it", timeout.as_secs()),
-            },
+            Event::note(format!("consumer {id} did not stop within {} s of SIGTERM; killing it", timeout.as_secs())),
         );
         *running.state.ending.lock().unwrap() = Some((Ending::Killed, Instant::now()));
         signal(running, libc::SIGKILL);
         let _ = running.phase.wait_for(|p| p.exited).await;
         Ok(())
+    }
+
+    /// A `pause` fault: SIGSTOP, observed when every thread of the process is stopped.
+    pub async fn pause(&mut self) -> Result<()> {
+        self.sigstop().await?;
+        emit(&self.events, worker_event(self.config.id, "paused"));
+        Ok(())
+    }
+
+    /// Undo `pause`: SIGCONT, observed when no thread is stopped any more.
+    pub async fn resume(&mut self) -> Result<()> {
+        self.sigcont().await?;
+        emit(&self.events, worker_event(self.config.id, "resumed"));
+        Ok(())
+    }
+
+    /// Stop the worker and read every line it wrote, so `state` is exact for it as it stands.
+    /// Returns false when that could not be made sure (the worker had exited, or a line was cut
+    /// in half); `thaw` (or `kill`) follows either way.
+    pub async fn freeze(&mut self) -> Result<bool> {
+        if !self.is_alive() {
+            return Ok(false);
+        }
+        self.sigstop().await?;
+        let Some(running) = self.running.as_ref() else { return Ok(false) };
+        let (reply, answer) = oneshot::channel();
+        if running.sync.send(reply).is_err() {
+            return Ok(false);
+        }
+        Ok(answer.await.unwrap_or(false))
+    }
+
+    /// Let a frozen worker go on.
+    pub async fn thaw(&mut self) -> Result<()> {
+        self.sigcont().await
+    }
+
+    async fn sigstop(&mut self) -> Result<()> {
+        let id = self.config.id;
+        let running = self.running.as_mut().ok_or_else(|| Error::Invalid(format!("consumer {id} is not running")))?;
+        if running.phase.borrow().exited {
+            return Err(Error::infra(format!("consumer {id} has exited; there is nothing to pause")));
+        }
+        signal(running, libc::SIGSTOP);
+        running.stopped = true;
+        let pid = running.pid;
+        wait_stopped(pid, true).await.map_err(|_| {
+            Error::infra(format!("consumer {id}: SIGSTOP not observed within {} s", SIGNAL_OBSERVED_WITHIN.as_secs()))
+        })
+    }
+
+    async fn sigcont(&mut self) -> Result<()> {
+        let id = self.config.id;
+        let Some(running) = self.running.as_mut() else { return Ok(()) };
+        if running.phase.borrow().exited {
+            return Ok(());
+        }
+        signal(running, libc::SIGCONT);
+        running.stopped = false;
+        let pid = running.pid;
+        wait_stopped(pid, false).await.map_err(|_| {
+            Error::infra(format!("consumer {id}: SIGCONT not observed within {} s", SIGNAL_OBSERVED_WITHIN.as_secs()))
+        })
     }
 
     /// Wait until the current process exits by itself.
@@ -224,7 +332,9 @@ impl ConsumerProcess {
             .map_err(|e| Error::io(format!("cannot read the output of consumer worker {id}"), e))?;
         let state = Arc::new(ChildState { ending: Mutex::new(None), reaped: AtomicBool::new(false) });
         let (phase_tx, phase) = watch::channel(Phase::default());
+        let (sync, syncs) = tokio::sync::mpsc::unbounded_channel();
         let pid = child.id();
+        *self.consumer_state.lock().unwrap() = ConsumerState::default();
         emit(&self.events, worker_event(id, "started"));
         let supervisor = Supervisor {
             id,
@@ -232,9 +342,10 @@ impl ConsumerProcess {
             state: state.clone(),
             phase: phase_tx,
             processed: self.processed.clone(),
+            consumer_state: self.consumer_state.clone(),
         };
-        tokio::spawn(supervisor.run(child, stdout));
-        self.running = Some(Running { pid, state, phase });
+        tokio::spawn(supervisor.run(child, stdout, syncs));
+        self.running = Some(Running { pid, state, phase, sync, stopped: false });
         Ok(())
     }
 }
@@ -257,8 +368,55 @@ fn signal(running: &Running, sig: libc::c_int) {
     }
 }
 
+/// Wait until every thread of `pid` is stopped by a signal (or none is), as /proc shows it.
+async fn wait_stopped(pid: u32, stopped: bool) -> std::result::Result<(), ()> {
+    let deadline = Instant::now() + SIGNAL_OBSERVED_WITHIN;
+    loop {
+        match (threads(pid), stopped) {
+            (Threads::Stopped, true) | (Threads::Running, false) => return Ok(()),
+            // Gone: a process that exited is as still as it gets.
+            (Threads::Gone, _) => return Ok(()),
+            _ => {}
+        }
+        if Instant::now() >= deadline {
+            return Err(());
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// The state of a process's threads: SIGSTOP reaches each thread in its own time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Threads {
+    Stopped,
+    Running,
+    Some,
+    Gone,
+}
+
+fn threads(pid: u32) -> Threads {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return Threads::Gone };
+    let (mut stopped, mut running) = (0, 0);
+    for task in tasks.flatten() {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else { continue };
+        // Field 3, after the parenthesised command name: R, S, D, T (stopped), t, Z ...
+        match stat.rsplit(')').next().and_then(|rest| rest.split_whitespace().next()) {
+            Some("T") | Some("t") => stopped += 1,
+            Some("Z") | Some("X") => return Threads::Gone,
+            Some(_) => running += 1,
+            None => {}
+        }
+    }
+    match (stopped, running) {
+        (0, 0) => Threads::Gone,
+        (_, 0) => Threads::Stopped,
+        (0, _) => Threads::Running,
+        _ => Threads::Some,
+    }
+}
+
 fn worker_event(id: u32, state: &str) -> Event {
-    Event::Worker { time_ms: 0.0, role: "consumer".into(), id, state: state.into() }
+    Event::Worker(WorkerEvent { time_ms: 0.0, role: "consumer".into(), id, state: state.into() })
 }
 
 /// Reads one child's stdout until it closes, then reaps the child and reports how it ended.
@@ -268,18 +426,40 @@ struct Supervisor {
     state: Arc<ChildState>,
     phase: watch::Sender<Phase>,
     processed: Arc<AtomicU64>,
+    consumer_state: Arc<Mutex<ConsumerState>>,
 }
 
 impl Supervisor {
-    async fn run(self, mut child: Child, stdout: tokio::process::ChildStdout) {
-        let mut lines = BufReader::new(stdout).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
-            // Lines read after a SIGKILL were written before it.
-            let at = match *self.state.ending.lock().unwrap() {
-                Some((Ending::Killed, killed_at)) => Instant::now().min(killed_at),
-                _ => Instant::now(),
-            };
-            self.line(&line, at);
+    async fn run(
+        self,
+        mut child: Child,
+        mut stdout: tokio::process::ChildStdout,
+        mut syncs: tokio::sync::mpsc::UnboundedReceiver<SyncRequest>,
+    ) {
+        let fd = stdout.as_raw_fd();
+        let mut buffer = vec![0u8; 64 << 10];
+        let mut partial: Vec<u8> = Vec::new();
+        loop {
+            tokio::select! {
+                read = stdout.read(&mut buffer) => match read {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => self.bytes(&buffer[..n], &mut partial),
+                },
+                Some(reply) = syncs.recv() => {
+                    // The worker is stopped: what its pipe holds is all it wrote.
+                    while bytes_available(fd) > 0 {
+                        match stdout.read(&mut buffer).await {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => self.bytes(&buffer[..n], &mut partial),
+                        }
+                    }
+                    let _ = reply.send(partial.is_empty());
+                }
+            }
+        }
+        if !partial.is_empty() {
+            let line = String::from_utf8_lossy(&partial).into_owned();
+            self.line(&line, self.stamp());
         }
         let status = tokio::task::spawn_blocking(move || child.wait()).await;
         self.state.reaped.store(true, Ordering::SeqCst);
@@ -289,6 +469,24 @@ impl Supervisor {
         };
         self.ended(status);
         self.phase.send_modify(|p| p.exited = true);
+    }
+
+    /// Lines read after a SIGKILL were written before it.
+    fn stamp(&self) -> Instant {
+        match *self.state.ending.lock().unwrap() {
+            Some((Ending::Killed, killed_at)) => Instant::now().min(killed_at),
+            _ => Instant::now(),
+        }
+    }
+
+    fn bytes(&self, bytes: &[u8], partial: &mut Vec<u8>) {
+        partial.extend_from_slice(bytes);
+        let Some(last) = partial.iter().rposition(|&b| b == b'\n') else { return };
+        let at = self.stamp();
+        let complete: Vec<u8> = partial.drain(..=last).collect();
+        for line in complete.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            self.line(&String::from_utf8_lossy(line), at);
+        }
     }
 
     fn send(&self, at: Instant, event: Event) {
@@ -301,7 +499,7 @@ impl Supervisor {
             Ok(parsed) => parsed,
             Err(_) => {
                 let text = format!("consumer {id} wrote a line that is not a worker event: {}", truncate(line, 200));
-                return self.send(at, Event::Note { time_ms: 0.0, text });
+                return self.send(at, Event::note(text));
             }
         };
         match parsed {
@@ -311,23 +509,36 @@ impl Supervisor {
             }
             WorkerLine::Processed { producer, seq, partition, offset } => {
                 self.processed.fetch_add(1, Ordering::Relaxed);
-                self.send(at, Event::Processed { time_ms: 0.0, consumer: id, producer, seq, partition, offset });
+                self.consumer_state.lock().unwrap().processed(partition, offset);
+                let event = ProcessedEvent { time_ms: 0.0, consumer: id, producer, seq, partition, offset };
+                self.send(at, Event::Processed(event));
             }
             WorkerLine::Foreign { partition, offset, detail } => {
                 let text = format!("consumer {id} processed a record not of this run at partition {partition} offset {offset}: {detail}");
-                self.send(at, Event::Note { time_ms: 0.0, text });
+                self.send(at, Event::note(text));
+            }
+            WorkerLine::Committing { partition, offset } => {
+                self.consumer_state.lock().unwrap().committing(partition, offset);
+                let event = CommitEvent { time_ms: 0.0, consumer: id, partition, offset, committing: true, error: None };
+                self.send(at, Event::Commit(event));
             }
             WorkerLine::Commit { partition, offset, error } => {
-                self.send(at, Event::Commit { time_ms: 0.0, consumer: id, partition, offset, error });
+                if error.is_none() {
+                    self.consumer_state.lock().unwrap().committed(partition, offset);
+                }
+                let event = CommitEvent { time_ms: 0.0, consumer: id, partition, offset, committing: false, error };
+                self.send(at, Event::Commit(event));
             }
             WorkerLine::Rebalance { kind, partitions } => {
-                if kind == "assign" && !partitions.is_empty() {
-                    self.phase.send_modify(|p| p.assigned = true);
+                match kind.as_str() {
+                    "assign" => self.consumer_state.lock().unwrap().assign(&partitions),
+                    "revoke" => self.consumer_state.lock().unwrap().revoke(&partitions),
+                    _ => {}
                 }
-                self.send(at, Event::Rebalance { time_ms: 0.0, consumer: id, kind, partitions });
+                self.send(at, Event::Rebalance(RebalanceEvent { time_ms: 0.0, consumer: id, kind, partitions }));
             }
             WorkerLine::Error { message } => {
-                self.send(at, Event::Note { time_ms: 0.0, text: format!("consumer {id}: {message}") });
+                self.send(at, Event::note(format!("consumer {id}: {message}")));
             }
             // The exit that follows is reported by `ended`.
             WorkerLine::Stopped { .. } => {}
@@ -345,9 +556,21 @@ impl Supervisor {
                 let how = status.map(describe).unwrap_or_else(|| "with an unknown status".into());
                 self.send(now, worker_event(id, "exited"));
                 let text = format!("consumer {id} exited unexpectedly {how}; see its stderr");
-                self.send(now, Event::Note { time_ms: 0.0, text });
+                self.send(now, Event::note(text));
             }
         }
+    }
+}
+
+/// Bytes waiting in a pipe (FIONREAD).
+fn bytes_available(fd: std::os::unix::io::RawFd) -> usize {
+    let mut n: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one int.
+    let rc = unsafe { libc::ioctl(fd, libc::FIONREAD, &mut n) };
+    if rc == 0 {
+        n.max(0) as usize
+    } else {
+        0
     }
 }
 

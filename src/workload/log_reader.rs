@@ -9,7 +9,7 @@
 use super::record::{self, Decoded};
 use super::{client_config, creation_error, emit, EventSender};
 use crate::error::{Error, Result};
-use crate::history::Event;
+use crate::history::{Event, LogEvent, ReadEvent};
 use rdkafka::consumer::{BaseConsumer, Consumer, DefaultConsumerContext};
 use rdkafka::{Message, Offset, TopicPartitionList};
 use std::collections::{BTreeMap, HashMap};
@@ -67,6 +67,13 @@ pub struct LogSummary {
     /// True when the timeout came before every partition reached its high watermark.
     pub timed_out: bool,
     pub elapsed: Duration,
+}
+
+impl PartitionRead {
+    /// The history's record of this partition's read.
+    pub fn event(&self) -> ReadEvent {
+        ReadEvent { partition: self.partition, low: self.low, high: self.high, reached: self.reached, records: self.records }
+    }
 }
 
 impl LogSummary {
@@ -197,7 +204,8 @@ fn read_log_blocking(config: &LogReaderConfig, events: &EventSender) -> Result<L
                 match record::decode(&config.run_id, msg.payload()) {
                     Decoded::Ours { producer, seq } => {
                         summary.ours += 1;
-                        emit(events, Event::Log { producer, seq, partition: msg.partition(), offset: msg.offset() });
+                        let record = LogEvent { producer, seq, partition: msg.partition(), offset: msg.offset() };
+                        emit(events, Event::Log(record));
                     }
                     Decoded::OtherRun(_) => summary.other_run += 1,
                     Decoded::Foreign => summary.foreign += 1,

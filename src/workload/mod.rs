@@ -10,6 +10,7 @@ pub mod classify;
 pub mod commit_queue;
 pub mod consumer;
 pub mod consumer_process;
+pub mod consumer_state;
 pub mod log_reader;
 pub mod producer;
 pub mod record;
@@ -27,6 +28,7 @@ use std::time::Instant;
 pub use crate::scenario::{CommitMode, KeyRouting};
 pub use consumer::{ConsumerConfig, WorkerLine};
 pub use consumer_process::{ConsumerProcess, WorkerLauncher};
+pub use consumer_state::ConsumerState;
 pub use log_reader::{lag, read_log, GroupLag, LogReaderConfig, LogSummary};
 pub use producer::{ProducerConfig, ProducerHandle, ProducerProgress};
 
@@ -101,10 +103,10 @@ mod unit {
     fn stamping_sets_time_relative_to_start() {
         let start = Instant::now();
         let at = start + Duration::from_micros(12_345);
-        let event = Event::Note { time_ms: 0.0, text: "x".into() };
+        let event = Event::note("x");
         let stamped = TimedEvent { at, event }.stamped(start);
         assert_eq!(stamped.clone().time_ms_mut().copied(), Some(12.3));
-        let early = TimedEvent { at: start, event: Event::Note { time_ms: 0.0, text: "y".into() } };
+        let early = TimedEvent { at: start, event: Event::note("y") };
         assert_eq!(early.stamped(start + Duration::from_secs(1)).time_ms_mut().copied(), Some(0.0));
     }
 

@@ -15,7 +15,7 @@ use super::classify::{classify, persist_status};
 use super::record::{self, Encoder};
 use super::{client_config, creation_error, emit, EventSender, KeyRouting};
 use crate::error::{Error, Result};
-use crate::history::{Event, PersistStatus, SendOutcome};
+use crate::history::{Event, PersistStatus, SendEvent, SendOutcome, WorkerEvent};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext, PurgeConfig};
 use rdkafka::ClientContext;
@@ -26,8 +26,11 @@ use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Flush timeout when the properties set no message timeout (librdkafka's default is 300 s).
-const DEFAULT_FLUSH_TIMEOUT: Duration = Duration::from_secs(30);
+/// librdkafka's own delivery timeout (`message.timeout.ms`) when the properties set none: a
+/// message in flight at the end is given this long to resolve before it is purged.
+const CLIENT_DEFAULT_DELIVERY_TIMEOUT: Duration = Duration::from_secs(300);
+/// Beyond the delivery timeout, for the last reports to arrive.
+const FLUSH_MARGIN: Duration = Duration::from_secs(5);
 /// After a purge, reports of purged messages arrive on the next polls; wait this long for them.
 const PURGE_REPORT_WAIT: Duration = Duration::from_secs(2);
 /// A paced producer that fell behind (queue full, in-flight cap) catches up by at most this much.
@@ -59,8 +62,9 @@ pub struct ProducerConfig {
     /// Messages sent but without a delivery report, at most; bounds memory at rate 0 or during
     /// an outage. Sending waits (polling) when reached.
     pub max_in_flight: usize,
-    /// How long the final flush may take; default: the message timeout set in `properties`
-    /// plus 5 s, or 30 s.
+    /// How long the final flush may take; default: the client's delivery timeout
+    /// (`delivery.timeout.ms` / `message.timeout.ms`, librdkafka's 300 s if unset) plus 5 s, so
+    /// every message in flight gets the chance to resolve before anything is purged.
     #[serde(default, with = "opt_duration_ms")]
     pub flush_timeout: Option<Duration>,
     /// librdkafka producer properties by their own names (acks, enable.idempotence, ...).
@@ -91,15 +95,18 @@ impl ProducerConfig {
         self
     }
 
-    fn effective_flush_timeout(&self) -> Duration {
-        if let Some(t) = self.flush_timeout {
-            return t;
-        }
+    /// The client's own delivery timeout, as set in `properties` or librdkafka's default.
+    pub fn delivery_timeout(&self) -> Duration {
         ["delivery.timeout.ms", "message.timeout.ms"]
             .iter()
             .find_map(|k| self.properties.get(*k).and_then(|v| v.parse::<u64>().ok()))
-            .map(|ms| Duration::from_millis(ms) + Duration::from_secs(5))
-            .unwrap_or(DEFAULT_FLUSH_TIMEOUT)
+            .filter(|ms| *ms > 0)
+            .map(Duration::from_millis)
+            .unwrap_or(CLIENT_DEFAULT_DELIVERY_TIMEOUT)
+    }
+
+    fn effective_flush_timeout(&self) -> Duration {
+        self.flush_timeout.unwrap_or_else(|| self.delivery_timeout() + FLUSH_MARGIN)
     }
 
     fn validate(&self) -> Result<()> {
@@ -132,7 +139,8 @@ impl ProducerConfig {
     }
 }
 
-/// Counts for a progress bar; shared by every instance of one producer id.
+/// Counts for a progress bar and for fault conditions; shared by every instance of one
+/// producer id.
 #[derive(Debug, Default)]
 pub struct ProducerProgress {
     /// Seqs used: messages handed to librdkafka (plus any it refused at once, counted failed).
@@ -140,9 +148,29 @@ pub struct ProducerProgress {
     pub acked: AtomicU64,
     pub failed: AtomicU64,
     pub unknown: AtomicU64,
+    /// Acks per partition (index = partition), for "N writes acked" conditions.
+    acked_by_partition: Box<[AtomicU64]>,
 }
 
 impl ProducerProgress {
+    pub fn new(partitions: i32) -> ProducerProgress {
+        ProducerProgress {
+            acked_by_partition: (0..partitions.max(0)).map(|_| AtomicU64::new(0)).collect(),
+            ..ProducerProgress::default()
+        }
+    }
+
+    /// Acks of writes to `partition` so far.
+    pub fn acked_on(&self, partition: u32) -> u64 {
+        self.acked_by_partition.get(partition as usize).map_or(0, |a| a.load(Ordering::Relaxed))
+    }
+
+    fn count_ack(&self, partition: Option<i32>) {
+        if let Some(counter) = partition.and_then(|p| self.acked_by_partition.get(usize::try_from(p).ok()?)) {
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
     /// (sent, acked, failed, unknown)
     pub fn snapshot(&self) -> (u64, u64, u64, u64) {
         (
@@ -197,7 +225,7 @@ impl ProducerHandle {
         let shared = Arc::new(Shared {
             next_seq: AtomicU64::new(0),
             deadline: Instant::now() + config.duration,
-            progress: Arc::new(ProducerProgress::default()),
+            progress: Arc::new(ProducerProgress::new(config.partitions)),
         });
         let mut handle = ProducerHandle { config: Arc::new(config), events, shared, session: None };
         handle.spawn()?;
@@ -239,9 +267,9 @@ impl ProducerHandle {
         self.wait().await;
     }
 
-    /// A `producer:N` fault: stop sending at once, purge queued and in-flight messages (their
-    /// error reports are classified: queued -> failed, in flight -> unknown), record the rest as
-    /// unknown. `restart` continues with the next seq.
+    /// A `producer:N` fault: stop sending at once, purge queued and in-flight messages (each is
+    /// then `unknown`: the client cannot vouch for any of them), record the rest as unknown.
+    /// `restart` continues with the next seq.
     pub async fn kill(&mut self) {
         if let Some(s) = &self.session {
             s.control.store(KILL, Ordering::SeqCst);
@@ -313,7 +341,7 @@ impl Drop for ProducerHandle {
 }
 
 fn worker_event(id: u32, state: &str) -> Event {
-    Event::Worker { time_ms: 0.0, role: "producer".into(), id, state: state.into() }
+    Event::Worker(WorkerEvent { time_ms: 0.0, role: "producer".into(), id, state: state.into() })
 }
 
 /// The thread body of one producer instance.
@@ -478,9 +506,12 @@ impl DeliveryContext {
         let latency_ms = (outcome != SendOutcome::Unknown || status.is_some())
             .then(|| (sent_at.elapsed().as_secs_f64() * 10_000.0).round() / 10.0);
         self.progress.count(outcome);
+        if outcome == SendOutcome::Acked {
+            self.progress.count_ack(partition);
+        }
         emit(
             &self.events,
-            Event::Send {
+            Event::Send(SendEvent {
                 time_ms: 0.0,
                 producer: self.producer,
                 seq,
@@ -490,7 +521,7 @@ impl DeliveryContext {
                 status,
                 latency_ms,
                 error,
-            },
+            }),
         );
     }
 

@@ -3,7 +3,7 @@
 
 use super::consumer::{run_worker, LineSink, WorkerLine};
 use super::*;
-use crate::history::{PersistStatus, SendOutcome};
+use crate::history::{LogEvent, PersistStatus, SendEvent, SendOutcome, WorkerEvent};
 use rdkafka::mocking::MockCluster;
 use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
 use std::collections::BTreeSet;
@@ -44,7 +44,7 @@ fn sends(events: &[Event]) -> Vec<SendSummary> {
     events
         .iter()
         .filter_map(|e| match e {
-            Event::Send { seq, outcome, status, error, offset, .. } => {
+            Event::Send(SendEvent { seq, outcome, status, error, offset, .. }) => {
                 Some((*seq, *outcome, *status, error.clone(), *offset))
             }
             _ => None,
@@ -73,7 +73,7 @@ async fn every_message_gets_one_acked_event_with_dense_seqs() {
         assert!(offset.is_some());
     }
     let partitions: BTreeSet<i32> =
-        events.iter().filter_map(|e| if let Event::Send { partition, .. } = e { *partition } else { None }).collect();
+        events.iter().filter_map(|e| if let Event::Send(SendEvent { partition, .. }) = e { *partition } else { None }).collect();
     assert_eq!(partitions, BTreeSet::from([0, 1, 2]), "round-robin reaches every partition");
 }
 
@@ -150,6 +150,15 @@ async fn a_rejected_batch_fails_and_a_lost_connection_is_unknown() {
     }
 }
 
+/// Wait until `condition` holds; a minute is far beyond what any machine needs.
+async fn until(condition: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !condition() {
+        assert!(std::time::Instant::now() < deadline, "condition not met within 60 s");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 #[tokio::test]
 async fn undelivered_messages_are_purged_at_the_end_and_kill_restart_continues_the_seqs() {
     let (cluster, bootstrap) = mock(1);
@@ -164,8 +173,10 @@ async fn undelivered_messages_are_purged_at_the_end_and_kill_restart_continues_t
     producer.wait().await;
     let ended = sends(&drain(&mut rx));
     assert_eq!(ended.len(), 10);
-    // Still queued when purged: definitely not written.
-    assert!(ended.iter().all(|s| s.1 == SendOutcome::Failed && s.2 == Some(PersistStatus::NotPersisted)), "{ended:?}");
+    // Purged at the end: librdkafka says "not persisted", but a purge is never a definite
+    // failure (classify rule 1): a message queued again for a retry is purged the same way.
+    assert!(ended.iter().all(|s| s.1 == SendOutcome::Unknown && s.2 == Some(PersistStatus::NotPersisted)), "{ended:?}");
+    assert!(ended.iter().all(|s| s.3.as_deref().unwrap().contains("purged")), "{ended:?}");
 
     for b in 1..=3 {
         cluster.broker_up(b).unwrap();
@@ -174,12 +185,12 @@ async fn undelivered_messages_are_purged_at_the_end_and_kill_restart_continues_t
     let mut config = producer_config(&bootstrap, 1, 1_000_000);
     config.rate = 500;
     let mut producer = ProducerHandle::start(config, tx).unwrap();
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    // By what it has sent, not by how long: a slow machine sends less per second.
+    until(|| producer.next_seq() > 50).await;
     producer.kill().await;
     let first = producer.next_seq();
-    assert!(first > 50, "sent {first} before the kill");
     producer.restart().unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    until(|| producer.next_seq() > first + 50).await;
     producer.stop().await;
     let events = drain(&mut rx);
     let sends = sends(&events);
@@ -189,10 +200,9 @@ async fn undelivered_messages_are_purged_at_the_end_and_kill_restart_continues_t
         v
     };
     assert_eq!(seqs, (0..producer.next_seq()).collect::<Vec<_>>(), "one outcome per seq, no gap, across the restart");
-    assert!(producer.next_seq() > first + 50);
     let states: Vec<&str> = events
         .iter()
-        .filter_map(|e| if let Event::Worker { state, .. } = e { Some(state.as_str()) } else { None })
+        .filter_map(|e| if let Event::Worker(WorkerEvent { state, .. }) = e { Some(state.as_str()) } else { None })
         .collect();
     assert_eq!(states, ["killed", "restarted"]);
 }
@@ -342,7 +352,7 @@ async fn the_log_reader_sees_every_record_and_counts_strangers() {
     assert!(summary.complete(), "{summary:?}");
     assert_eq!((summary.records, summary.ours, summary.other_run, summary.foreign), (320, 300, 20, 0));
     let logged: BTreeSet<u64> =
-        drain(&mut rx).iter().filter_map(|e| if let Event::Log { seq, .. } = e { Some(*seq) } else { None }).collect();
+        drain(&mut rx).iter().filter_map(|e| if let Event::Log(LogEvent { seq, .. }) = e { Some(*seq) } else { None }).collect();
     assert_eq!(logged, (0..300).collect());
     // The reader moved no group's offsets: a group that never consumed lags by everything.
     let lag = lag(&bootstrap, "nobody", "t", Duration::from_secs(10)).await.unwrap();

@@ -23,8 +23,9 @@ pub struct Group {
     pub label: String,
     /// A second, smaller line under the label (the verdict).
     pub sublabel: String,
-    /// One value per series; None: nothing to draw, say `missing` instead.
-    pub values: Option<Vec<f64>>,
+    /// One value per series (None: not judged, shown as `?`); None for the whole group: nothing
+    /// to draw, say `missing` instead.
+    pub values: Option<Vec<Option<f64>>>,
     pub missing: String,
 }
 
@@ -68,7 +69,7 @@ impl Draw for Bars {
 
         let rows = self.groups.len().max(1);
         let n = rows as f64;
-        let max = self.groups.iter().filter_map(|g| g.values.as_ref()).flatten().copied().fold(0.0, f64::max);
+        let max = self.groups.iter().filter_map(|g| g.values.as_ref()).flatten().flatten().copied().fold(0.0, f64::max);
         let top = symlog::top(max);
         let ticks = symlog::ticks(top);
         let mut chart = ChartBuilder::on(&body)
@@ -116,6 +117,12 @@ impl Draw for Bars {
             for (j, (&value, (_, color))) in values.iter().zip(&self.series).enumerate() {
                 let bar_top = row_top - (PAD / 2.0 + j as f64 * (BAR + GAP)) / g;
                 let bar_bottom = bar_top - BAR / g;
+                let Some(value) = value else {
+                    // Not judged: no bar, a question mark where the value would be.
+                    let at = chart.backend_coord(&(0.0, (bar_top + bar_bottom) / 2.0));
+                    pen.text(root, "? (not judged)", (at.0 + 8, at.1), &text::muted(text::SMALL, HPos::Left, VPos::Center))?;
+                    continue;
+                };
                 let end = symlog::at(value);
                 chart.draw_series(std::iter::once(Rectangle::new([(0.0, bar_bottom), (end, bar_top)], color.filled())))?;
                 if value <= 0.0 {

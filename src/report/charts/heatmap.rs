@@ -1,7 +1,7 @@
 //! `heatmap`: the matrix at a glance. Rows are configurations (a cell's config without its
 //! fault), columns are faults, each square coloured by the messages lost there, with the number
-//! written in it. Squares of cells that were not run are grey with `?`; combinations the matrix
-//! left out are blank.
+//! written in it. Squares of cells that were not run, or whose lost count was not judged (the
+//! evidence behind it is missing), are grey with `?`; combinations the matrix left out are blank.
 
 use super::{draw_title, shorten, symlog, text, text_width, ChartError, Draw, Pen, HEADER, LEGEND_Y};
 use crate::report::explain::{config_text, thousands};
@@ -30,7 +30,7 @@ pub struct Heatmap {
     rows: Vec<String>,
     columns: Vec<String>,
     /// (row, column) -> the lost count of each cell there (more than one with repetitions);
-    /// None for a cell without counts.
+    /// None for a cell without a judged lost count.
     squares: BTreeMap<(usize, usize), Vec<Option<u64>>>,
     max: u64,
 }
@@ -52,7 +52,8 @@ impl Heatmap {
             let row = index(&mut rows, if config.is_empty() { "(no other key)".into() } else { config });
             let fault = cell.config.get(FAULT_KEY).cloned().unwrap_or_else(|| NO_FAULT.to_string());
             let column = index(&mut columns, fault);
-            squares.entry((row, column)).or_default().push(cell.counts.map(|c| c.lost));
+            let judged = cell.judged(crate::scenario::Count::Lost);
+            squares.entry((row, column)).or_default().push(cell.counts.filter(|_| judged).map(|c| c.lost));
         }
         let max = squares.values().flatten().flatten().copied().max().unwrap_or(0);
         Heatmap { rows, columns, squares, max }
@@ -143,7 +144,7 @@ impl Heatmap {
         let y = LEGEND_Y;
         let label = text::style(text::LABEL, HPos::Left, VPos::Center);
         let most = format!("{} lost", thousands(self.max.max(1)));
-        let parts = ["0 lost", "1", most.as_str(), "no counts (cell not run)"];
+        let parts = ["0 lost", "1", most.as_str(), "? not judged (no evidence)"];
         let widths: Vec<i32> = parts.iter().map(|p| text_width(p, text::LABEL) as i32).collect();
         let total = SWATCH + 6 + widths[0] + 30 + widths[1] + 6 + RAMP + 6 + widths[2] + 30 + SWATCH + 6 + widths[3];
         let (width, _) = root.dim_in_pixel();

@@ -27,7 +27,7 @@ pub fn chart(summary: &Summary, analyses: &BTreeMap<String, Analysis>) -> Bars {
                         Some(l) => format!("{} acks", crate::report::explain::thousands(l.count)),
                         None => verdict_word(cell.verdict).into(),
                     },
-                    values: latency.map(|l| vec![l.p50, l.p90, l.p99, l.max]),
+                    values: latency.map(|l| vec![Some(l.p50), Some(l.p90), Some(l.p99), Some(l.max)]),
                     missing: "no latency recorded".into(),
                 }
             })

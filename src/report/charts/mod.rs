@@ -17,7 +17,7 @@ mod pen;
 mod symlog;
 mod timeline;
 
-use super::write_atomically;
+use crate::store::write_bytes as write_atomically;
 use crate::checker::Analysis;
 use crate::summary::Summary;
 use plotters::coord::Shift;

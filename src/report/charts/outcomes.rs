@@ -20,10 +20,12 @@ pub fn chart(summary: &Summary) -> Bars {
             .map(|cell| Group {
                 label: cell.id.clone(),
                 sublabel: verdict_word(cell.verdict).into(),
-                values: cell
-                    .counts
-                    .as_ref()
-                    .map(|c| Outcome::KEY_COUNTS.iter().map(|o| o.count(c).unwrap_or_default() as f64).collect()),
+                values: cell.counts.as_ref().map(|c| {
+                    Outcome::KEY_COUNTS
+                        .iter()
+                        .map(|o| o.judged_in(cell).then(|| o.count(c).unwrap_or_default() as f64))
+                        .collect()
+                }),
                 missing: "no counts: the cell could not be run or checked".into(),
             })
             .collect(),

@@ -1,0 +1,692 @@
+//! The evidence behind a verdict, read from the history alone: did every planned fault step fire,
+//! take effect on each of its victims and heal; did the final read reach the end of every
+//! partition; did the consumers catch up; does every producer's ledger hold (seqs 0..n, each
+//! with one outcome); and what ran that the plan did not intend (a step much later than its
+//! time, more brokers down at once than the schedule implies, the controller quorum lost).
+//!
+//! The checker records evidence; `judge` decides what a verdict may rest on.
+
+use super::faults::seconds;
+use crate::history::{
+    CellEvent, DrainEvent, Event, FaultEvent, FaultPhase, ReadEvent, StepEvent, StepState,
+};
+use crate::history_reader::LinePosition;
+use crate::scenario::{FaultStep, FaultTargetKind};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A step fired this much after its time (with nothing else to wait for) ran late.
+const LATE_FIRE_MS: f64 = 5_000.0;
+/// An effect observed this long after the fault was applied came late.
+const SLOW_EFFECT_MS: f64 = 10_000.0;
+/// A heal done this long after it was due came late.
+const LATE_HEAL_MS: f64 = 20_000.0;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// The cell as its history describes it; None for a history without a `cell` line.
+    pub cell: Option<CellEvent>,
+    /// One per planned step, in order.
+    pub steps: Vec<StepEvidence>,
+    pub read: ReadEvidence,
+    /// None: no drain was recorded (no consumers, or the run ended before it).
+    pub drain: Option<DrainEvent>,
+    pub ledger: Ledger,
+    /// Why the run of the cell ended early, if it did.
+    pub aborted: Option<String>,
+    pub outage: Outage,
+    /// What ran that the plan did not intend.
+    pub deviations: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepEvidence {
+    pub step: u32,
+    pub action: String,
+    /// The target as written.
+    pub target: String,
+    /// When the plan said it fires: `at 10 s, then once ...`.
+    pub planned: String,
+    pub fired_ms: Option<f64>,
+    /// Why it fired, or why it did not.
+    pub why: Option<String>,
+    pub victims: Vec<VictimEvidence>,
+    /// Why this step is not evidence of what the plan asked for; None when it fired, took
+    /// effect on every victim and healed.
+    pub problem: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct VictimEvidence {
+    /// As resolved when the step fired: `broker-2`, `consumer-0`.
+    pub target: String,
+    pub applied_ms: Option<f64>,
+    pub observed_after_ms: Option<f64>,
+    pub healed_ms: Option<f64>,
+    pub heal_took_ms: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReadEvidence {
+    pub partitions: Vec<ReadEvent>,
+    /// Every partition read to the high watermark taken before reading.
+    pub complete: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Ledger {
+    pub producers: Vec<ProducerLedger>,
+    /// Seqs below a producer's highest with no outcome, over all producers.
+    pub gaps: u64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProducerLedger {
+    pub producer: u32,
+    /// Messages with an outcome.
+    pub outcomes: u64,
+    /// One past the highest seq with an outcome: the ledger holds when this equals `outcomes`.
+    pub next_seq: u64,
+    /// The first seq without an outcome, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_gap: Option<u64>,
+}
+
+/// How much of the cluster was down at once, as run and as planned.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Outage {
+    /// Brokers killed, stopped, paused or isolated at the same time, at most.
+    pub max_brokers_down: u32,
+    /// The most the schedule implies, if every step fired on time and healed at once.
+    pub planned_max_brokers_down: u32,
+    /// When a majority of the KRaft voters was down: `[from_ms, to_ms]` (to: None, never back).
+    pub quorum_lost: Vec<(f64, Option<f64>)>,
+    /// Whether the schedule implies losing the quorum.
+    pub quorum_loss_planned: bool,
+}
+
+impl Evidence {
+    /// Why no count of this cell can be judged: the run ended early, a step did not do what the
+    /// plan asked, the final read is incomplete, or a ledger has gaps. Empty: the evidence holds.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if let Some(reason) = &self.aborted {
+            problems.push(format!("the run of the cell ended early: {reason}"));
+        }
+        if self.cell.is_none() {
+            problems.push("the history does not say what the cell planned (no cell line); it may be from an older release".into());
+        }
+        problems.extend(self.steps.iter().filter_map(|s| s.problem.clone()));
+        if let Some(problem) = &self.read.problem {
+            problems.push(problem.clone());
+        }
+        if self.ledger.gaps > 0 {
+            let first = self
+                .ledger
+                .producers
+                .iter()
+                .find_map(|p| p.first_gap.map(|seq| format!(" (first: producer {} seq {seq})", p.producer)))
+                .unwrap_or_default();
+            problems.push(format!(
+                "{} message(s) were sent without a recorded outcome{first}: the ledger of seqs has gaps",
+                self.ledger.gaps
+            ));
+        }
+        problems
+    }
+
+    /// Why the consumer-side counts (unconsumed, redelivered, processed_twice) cannot be
+    /// judged: the group did not catch up, or no drain was recorded.
+    pub fn consumer_problem(&self) -> Option<String> {
+        let consumers = self.cell.as_ref().map_or(0, |c| c.consumers);
+        if consumers == 0 {
+            return None;
+        }
+        match &self.drain {
+            Some(d) if d.caught_up => None,
+            Some(d) => Some(format!(
+                "the consumer group did not catch up within {} ({}): records nobody had time to process would count as unconsumed",
+                seconds(d.waited_ms),
+                d.detail
+            )),
+            None => Some("the history has no record of the consumers' drain".into()),
+        }
+    }
+}
+
+/// Builds each producer's ledger from its messages, visited in (producer, seq) order.
+#[derive(Debug, Default)]
+pub(crate) struct LedgerCounter {
+    ledger: Ledger,
+}
+
+impl LedgerCounter {
+    pub fn observe(&mut self, producer: u32, seq: u64, sent: bool) {
+        if !sent {
+            return;
+        }
+        if self.ledger.producers.last().is_none_or(|p| p.producer != producer) {
+            self.ledger.producers.push(ProducerLedger { producer, ..ProducerLedger::default() });
+        }
+        let p = self.ledger.producers.last_mut().expect("pushed above");
+        if seq != p.outcomes && p.first_gap.is_none() {
+            p.first_gap = Some(p.outcomes);
+        }
+        p.outcomes += 1;
+        p.next_seq = seq + 1;
+    }
+
+    pub fn finish(mut self) -> Ledger {
+        self.ledger.gaps = self.ledger.producers.iter().map(|p| p.next_seq - p.outcomes).sum();
+        self.ledger
+    }
+}
+
+/// Evidence from the context events of a history (in file order) and the producers' ledgers.
+pub(crate) fn gather(mut context: Vec<(Event, LinePosition)>, ledger: Ledger) -> Evidence {
+    context.sort_by_key(|(_, position)| *position);
+    let mut cell = None;
+    let mut step_events: BTreeMap<u32, StepEvent> = BTreeMap::new();
+    let mut faults: Vec<FaultEvent> = Vec::new();
+    let mut reads: BTreeMap<i32, ReadEvent> = BTreeMap::new();
+    let mut drain = None;
+    let mut aborted = None;
+    for (event, _) in context {
+        match event {
+            Event::Cell(c) => cell = Some(c),
+            Event::Step(s) => {
+                step_events.insert(s.step, s);
+            }
+            Event::Fault(f) => faults.push(f),
+            Event::Read(r) => {
+                reads.insert(r.partition, r);
+            }
+            Event::Drain(d) => drain = Some(d),
+            Event::Abort(a) => aborted = Some(a.reason),
+            _ => {}
+        }
+    }
+    let planned: Vec<FaultStep> = cell.as_ref().map(|c: &CellEvent| c.steps.clone()).unwrap_or_default();
+    let steps = steps(&planned, &step_events, &faults);
+    let read = read(cell.as_ref(), reads);
+    let mut evidence = Evidence { cell, steps, read, drain, ledger, aborted, ..Evidence::default() };
+    if let Some(cell) = evidence.cell.clone() {
+        evidence.outage = outage(&cell, &evidence.steps);
+        evidence.deviations = deviations(&cell, &evidence);
+    }
+    evidence
+}
+
+fn steps(planned: &[FaultStep], fired: &BTreeMap<u32, StepEvent>, faults: &[FaultEvent]) -> Vec<StepEvidence> {
+    planned
+        .iter()
+        .enumerate()
+        .map(|(i, plan)| {
+            let i = i as u32;
+            let label = format!("step {} ({} {})", i + 1, plan.action, plan.written_target());
+            let event = fired.get(&i);
+            let mut victims: Vec<VictimEvidence> = Vec::new();
+            for f in faults.iter().filter(|f| f.step == Some(i)) {
+                let index = match victims.iter().position(|v| v.target == f.target) {
+                    Some(index) => index,
+                    None => {
+                        victims.push(VictimEvidence { target: f.target.clone(), ..VictimEvidence::default() });
+                        victims.len() - 1
+                    }
+                };
+                let v = &mut victims[index];
+                let detail = f.detail.clone().unwrap_or_default();
+                match f.phase {
+                    FaultPhase::Start => {
+                        v.applied_ms = Some(f.time_ms);
+                        v.observed_after_ms = f.took_ms;
+                    }
+                    FaultPhase::End => {
+                        v.healed_ms = Some(f.time_ms);
+                        v.heal_took_ms = f.took_ms;
+                    }
+                    FaultPhase::Failed => v.problem = Some(format!("could not be applied to {}: {detail}", f.target)),
+                    FaultPhase::HealFailed => {
+                        v.problem = Some(format!("{} of {} failed: {detail}", plan.action.heal_verb(), f.target))
+                    }
+                }
+            }
+            for v in &mut victims {
+                if v.problem.is_none() && v.applied_ms.is_some() && v.healed_ms.is_none() {
+                    v.problem = Some(format!("{} was never healed", v.target));
+                }
+            }
+            let problem = match event {
+                None => Some(format!("{label} left no record: the run ended before it")),
+                Some(e) if e.state == StepState::NotFired => Some(format!("{label} did not fire: {}", e.why)),
+                Some(_) if victims.is_empty() => Some(format!("{label} fired but hit nothing")),
+                Some(_) => victims.iter().find_map(|v| v.problem.as_ref()).map(|p| format!("{label} {p}")),
+            };
+            StepEvidence {
+                step: i,
+                action: plan.action.to_string(),
+                target: plan.written_target().to_string(),
+                planned: plan.firing(),
+                fired_ms: event.filter(|e| e.state == StepState::Fired).map(|e| e.time_ms),
+                why: event.map(|e| e.why.clone()),
+                victims,
+                problem,
+            }
+        })
+        .collect()
+}
+
+fn read(cell: Option<&CellEvent>, reads: BTreeMap<i32, ReadEvent>) -> ReadEvidence {
+    let partitions: Vec<ReadEvent> = reads.into_values().collect();
+    if partitions.is_empty() {
+        return ReadEvidence {
+            partitions,
+            complete: false,
+            problem: Some("the history has no record of the final read of the log".into()),
+        };
+    }
+    let mut unfinished: Vec<String> = partitions
+        .iter()
+        .filter(|r| r.reached < r.high)
+        .map(|r| format!("partition {} at {} of {}", r.partition, r.reached, r.high))
+        .collect();
+    if let Some(cell) = cell {
+        for p in 0..cell.partitions as i32 {
+            if !partitions.iter().any(|r| r.partition == p) {
+                unfinished.push(format!("partition {p} not read"));
+            }
+        }
+    }
+    let complete = unfinished.is_empty();
+    let problem = (!complete).then(|| {
+        format!(
+            "the final read did not reach the end of the log ({}): acked records it missed would count as lost",
+            unfinished.join(", ")
+        )
+    });
+    ReadEvidence { partitions, complete, problem }
+}
+
+/// A victim window that makes a broker or controller unavailable: `[from, to)`, to = None if it
+/// never healed.
+struct Down {
+    node: String,
+    from: f64,
+    to: Option<f64>,
+}
+
+fn outage(cell: &CellEvent, steps: &[StepEvidence]) -> Outage {
+    let downs: Vec<Down> = steps
+        .iter()
+        .flat_map(|s| s.victims.iter())
+        .filter(|v| v.target.starts_with("broker-") || v.target.starts_with("controller-"))
+        .filter_map(|v| v.applied_ms.map(|from| Down { node: v.target.clone(), from, to: v.healed_ms }))
+        .collect();
+    let is_voter = |node: &str| {
+        if cell.controllers == 0 {
+            node.starts_with("broker-")
+        } else {
+            node.starts_with("controller-")
+        }
+    };
+    let max_brokers_down = most_at_once(downs.iter().filter(|d| d.node.starts_with("broker-")));
+    let voters = if cell.controllers == 0 { cell.brokers } else { cell.controllers } as u32;
+    let may_lose = voters - (voters / 2 + 1);
+    let quorum_lost = above(downs.iter().filter(|d| is_voter(&d.node)), may_lose);
+    let (planned_brokers, planned_voters) = planned_down(cell);
+    Outage {
+        max_brokers_down,
+        planned_max_brokers_down: planned_brokers,
+        quorum_lost,
+        quorum_loss_planned: planned_voters > may_lose,
+    }
+}
+
+/// The most windows open at one moment.
+fn most_at_once<'a>(downs: impl Iterator<Item = &'a Down>) -> u32 {
+    let mut edges: Vec<(f64, i32)> = Vec::new();
+    for d in downs {
+        edges.push((d.from, 1));
+        edges.push((d.to.unwrap_or(f64::INFINITY), -1));
+    }
+    // Ends before starts at the same moment: a heal and the next fault do not overlap.
+    edges.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let (mut open, mut most) = (0i32, 0i32);
+    for (_, change) in edges {
+        open += change;
+        most = most.max(open);
+    }
+    most as u32
+}
+
+/// The spans during which more than `limit` windows are open.
+fn above<'a>(downs: impl Iterator<Item = &'a Down>, limit: u32) -> Vec<(f64, Option<f64>)> {
+    let mut edges: Vec<(f64, i32)> = Vec::new();
+    for d in downs {
+        edges.push((d.from, 1));
+        edges.push((d.to.unwrap_or(f64::INFINITY), -1));
+    }
+    edges.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let mut spans = Vec::new();
+    let mut open = 0i32;
+    let mut since = None;
+    for (at, change) in edges {
+        open += change;
+        match (open as i64 > limit as i64, since) {
+            (true, None) => since = Some(at),
+            (false, Some(from)) => {
+                spans.push((from, at.is_finite().then_some(at)));
+                since = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(from) = since {
+        spans.push((from, None));
+    }
+    spans
+}
+
+/// Brokers and voters the schedule takes down at once, if every step fired at its time and
+/// healed when due.
+fn planned_down(cell: &CellEvent) -> (u32, u32) {
+    let end = cell.duration_ms as f64;
+    let mut brokers = Vec::new();
+    let mut voters = Vec::new();
+    for (i, step) in cell.steps.iter().enumerate() {
+        let from = step.at_ms as f64;
+        let to = match (step.heal_after_ms, step.heal_after_next) {
+            (Some(h), _) => from + h as f64,
+            // Healed just after the next step took effect: the two overlap.
+            (None, true) => cell.steps.get(i + 1).map_or(end, |next| (next.at_ms as f64).max(from) + 1.0),
+            (None, false) => end,
+        };
+        let kind = step.target.kind();
+        let count = match kind {
+            FaultTargetKind::Followers => u32::from(cell.replication_factor.saturating_sub(1)),
+            FaultTargetKind::Consumer | FaultTargetKind::Producer => 0,
+            _ => 1,
+        };
+        let on_brokers = kind != FaultTargetKind::Controller || cell.controllers == 0;
+        let on_voters = cell.controllers == 0 || kind == FaultTargetKind::Controller;
+        for k in 0..count {
+            let down = Down { node: format!("{i}-{k}"), from, to: Some(to) };
+            if on_voters {
+                voters.push(Down { node: down.node.clone(), from, to: Some(to) });
+            }
+            if on_brokers {
+                brokers.push(down);
+            }
+        }
+    }
+    (most_at_once(brokers.iter()), most_at_once(voters.iter()))
+}
+
+fn deviations(cell: &CellEvent, evidence: &Evidence) -> Vec<String> {
+    let mut out = Vec::new();
+    let end = cell.duration_ms as f64;
+    for (i, (plan, seen)) in cell.steps.iter().zip(&evidence.steps).enumerate() {
+        let label = format!("step {} ({} {})", i + 1, seen.action, seen.target);
+        if let Some(fired) = seen.fired_ms {
+            let late = fired - plan.at_ms as f64;
+            if !plan.is_triggered() && late > LATE_FIRE_MS {
+                out.push(format!("{label} fired at {}, {} after its time", seconds(fired), seconds(late)));
+            }
+        }
+        let applied = seen.victims.iter().filter_map(|v| v.applied_ms).fold(f64::INFINITY, f64::min);
+        let due = match (plan.heal_after_ms, plan.heal_after_next) {
+            (Some(h), _) => applied + h as f64,
+            (None, true) => evidence
+                .steps
+                .get(i + 1)
+                .and_then(|next| next.victims.iter().filter_map(|v| v.applied_ms).reduce(f64::min))
+                .unwrap_or(end),
+            (None, false) => end,
+        };
+        for v in &seen.victims {
+            if let Some(took) = v.observed_after_ms.filter(|t| *t > SLOW_EFFECT_MS) {
+                out.push(format!("{label}: {} {} took {} to be observed", seen.action, v.target, seconds(took)));
+            }
+            if let Some(healed) = v.healed_ms {
+                if due.is_finite() && healed - due > LATE_HEAL_MS {
+                    let verb = plan.action.heal_verb();
+                    let took = v.heal_took_ms.map(|t| format!(" (it took {})", seconds(t))).unwrap_or_default();
+                    out.push(format!(
+                        "{label}: the {verb} of {} was done at {}, {} after it was due{took}",
+                        v.target,
+                        seconds(healed),
+                        seconds(healed - due)
+                    ));
+                }
+            }
+        }
+    }
+    let o = &evidence.outage;
+    if o.max_brokers_down > o.planned_max_brokers_down {
+        out.push(format!(
+            "{} brokers were down at once; the schedule implies at most {}",
+            o.max_brokers_down, o.planned_max_brokers_down
+        ));
+    }
+    if !o.quorum_loss_planned {
+        for (from, to) in &o.quorum_lost {
+            let to = to.map_or("the end".to_string(), seconds);
+            out.push(format!("the controller quorum was lost from {} to {to}, which the schedule does not imply", seconds(*from)));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::{FaultActionKind, FaultTarget};
+
+    fn cell(steps: Vec<FaultStep>) -> CellEvent {
+        CellEvent {
+            id: "c".into(),
+            brokers: 3,
+            controllers: 0,
+            partitions: 2,
+            replication_factor: 3,
+            producers: 1,
+            consumers: 1,
+            duration_ms: 30_000,
+            steps,
+        }
+    }
+
+    fn at(event: Event, line: u64) -> (Event, LinePosition) {
+        (event, LinePosition { chunk: 0, line })
+    }
+
+    fn step(step: u32, time_ms: f64, state: StepState) -> Event {
+        Event::Step(StepEvent {
+            time_ms,
+            step,
+            action: "kill".into(),
+            target: "leader:0".into(),
+            state,
+            why: "at 10.0 s".into(),
+        })
+    }
+
+    fn fault(step: u32, target: &str, time_ms: f64, phase: FaultPhase) -> Event {
+        Event::Fault(FaultEvent {
+            time_ms,
+            action: "kill".into(),
+            target: target.into(),
+            phase,
+            step: Some(step),
+            spec: Some("leader:0".into()),
+            took_ms: Some(100.0),
+            detail: Some("x".into()),
+        })
+    }
+
+    fn reads(partitions: i32, short: Option<i32>) -> Vec<Event> {
+        (0..partitions)
+            .map(|p| {
+                let reached = if Some(p) == short { 5 } else { 10 };
+                Event::Read(ReadEvent { partition: p, low: 0, high: 10, reached, records: reached as u64 })
+            })
+            .collect()
+    }
+
+    fn kill_leader() -> Vec<FaultStep> {
+        vec![FaultStep::timed(10_000, FaultActionKind::Kill, FaultTarget::Leader(0), Some(5_000))]
+    }
+
+    fn gathered(events: Vec<Event>) -> Evidence {
+        let context = events.into_iter().enumerate().map(|(i, e)| at(e, i as u64)).collect();
+        gather(context, Ledger::default())
+    }
+
+    #[test]
+    fn a_step_applied_and_healed_with_a_full_read_is_evidence() {
+        let mut events = vec![
+            Event::Cell(cell(kill_leader())),
+            step(0, 10_000.0, StepState::Fired),
+            fault(0, "broker-2", 10_001.0, FaultPhase::Start),
+            fault(0, "broker-2", 16_000.0, FaultPhase::End),
+        ];
+        events.extend(reads(2, None));
+        let e = gathered(events);
+        assert_eq!(e.problems(), Vec::<String>::new());
+        assert_eq!(e.steps[0].victims[0].applied_ms, Some(10_001.0));
+        assert_eq!(e.outage.max_brokers_down, 1);
+        assert_eq!(e.outage.planned_max_brokers_down, 1);
+        assert!(e.outage.quorum_lost.is_empty());
+        assert!(e.deviations.is_empty(), "{:?}", e.deviations);
+    }
+
+    #[test]
+    fn a_step_that_failed_or_never_fired_is_no_evidence() {
+        let mut failed = vec![
+            Event::Cell(cell(kill_leader())),
+            step(0, 10_000.0, StepState::Fired),
+            fault(0, "broker-2", 10_001.0, FaultPhase::Failed),
+        ];
+        failed.extend(reads(2, None));
+        let e = gathered(failed);
+        assert_eq!(e.problems(), ["step 1 (kill leader:0) could not be applied to broker-2: x"]);
+        assert_eq!(e.outage.max_brokers_down, 0, "a failed fault took nothing down");
+
+        let mut never = vec![Event::Cell(cell(kill_leader())), step(0, 29_000.0, StepState::NotFired)];
+        never.extend(reads(2, None));
+        assert_eq!(gathered(never).problems(), ["step 1 (kill leader:0) did not fire: at 10.0 s"]);
+
+        let mut silent = vec![Event::Cell(cell(kill_leader()))];
+        silent.extend(reads(2, None));
+        assert_eq!(gathered(silent).problems(), ["step 1 (kill leader:0) left no record: the run ended before it"]);
+
+        let mut unhealed = vec![
+            Event::Cell(cell(kill_leader())),
+            step(0, 10_000.0, StepState::Fired),
+            fault(0, "broker-2", 10_001.0, FaultPhase::Start),
+            fault(0, "broker-2", 40_000.0, FaultPhase::HealFailed),
+        ];
+        unhealed.extend(reads(2, None));
+        assert_eq!(gathered(unhealed).problems(), ["step 1 (kill leader:0) restart of broker-2 failed: x"]);
+    }
+
+    #[test]
+    fn an_incomplete_read_or_a_gap_in_a_ledger_is_no_evidence() {
+        let mut events = vec![Event::Cell(cell(vec![]))];
+        events.extend(reads(1, Some(0)));
+        let e = gathered(events);
+        assert_eq!(
+            e.problems(),
+            ["the final read did not reach the end of the log (partition 0 at 5 of 10, partition 1 not read): acked records it missed would count as lost"]
+        );
+        let ledger = Ledger {
+            producers: vec![ProducerLedger { producer: 0, outcomes: 9, next_seq: 10, first_gap: Some(4) }],
+            gaps: 1,
+        };
+        let mut events = vec![at(Event::Cell(cell(vec![])), 0)];
+        events.extend(reads(2, None).into_iter().map(|e| at(e, 1)));
+        let e = gather(events, ledger);
+        assert_eq!(
+            e.problems(),
+            ["1 message(s) were sent without a recorded outcome (first: producer 0 seq 4): the ledger of seqs has gaps"]
+        );
+        assert_eq!(gathered(vec![]).problems().len(), 2, "no cell line and no read");
+    }
+
+    #[test]
+    fn outages_beyond_the_plan_are_flagged() {
+        // Planned: kill broker 1 at 5 s for 4 s, then broker 2 at 15 s for 4 s: one at a time.
+        let plan = vec![
+            FaultStep::timed(5_000, FaultActionKind::Stop, FaultTarget::Broker(1), Some(4_000)),
+            FaultStep::timed(15_000, FaultActionKind::Stop, FaultTarget::Broker(2), Some(4_000)),
+        ];
+        let mut events = vec![
+            Event::Cell(cell(plan)),
+            step(0, 5_000.0, StepState::Fired),
+            fault(0, "broker-1", 5_000.0, FaultPhase::Start),
+            step(1, 15_000.0, StepState::Fired),
+            fault(1, "broker-2", 15_000.0, FaultPhase::Start),
+            // The first restart took until 45 s: both down from 15 s.
+            fault(0, "broker-1", 45_000.0, FaultPhase::End),
+            fault(1, "broker-2", 46_000.0, FaultPhase::End),
+        ];
+        events.extend(reads(2, None));
+        let e = gathered(events);
+        assert_eq!(e.outage.max_brokers_down, 2);
+        assert_eq!(e.outage.planned_max_brokers_down, 1);
+        assert_eq!(e.outage.quorum_lost, [(15_000.0, Some(45_000.0))]);
+        assert!(!e.outage.quorum_loss_planned);
+        assert_eq!(
+            e.deviations,
+            [
+                "step 1 (stop broker:1): the restart of broker-1 was done at 45.0 s, 36.0 s after it was due (it took 0.1 s)",
+                "step 2 (stop broker:2): the restart of broker-2 was done at 46.0 s, 27.0 s after it was due (it took 0.1 s)",
+                "2 brokers were down at once; the schedule implies at most 1",
+                "the controller quorum was lost from 15.0 s to 45.0 s, which the schedule does not imply",
+            ]
+        );
+        assert!(e.problems().is_empty(), "deviations are flagged, not a lack of evidence");
+    }
+
+    #[test]
+    fn paused_followers_and_a_killed_leader_lose_the_quorum_by_plan() {
+        let mut pause = FaultStep::timed(10_000, FaultActionKind::Pause, FaultTarget::Followers(0), None);
+        pause.heal_after_next = true;
+        let mut kill = FaultStep::timed(10_000, FaultActionKind::Kill, FaultTarget::Leader(0), Some(10_000));
+        kill.when = Some(crate::scenario::Trigger::Acked { count: 500, partition: 0 });
+        let (brokers, voters) = planned_down(&cell(vec![pause, kill]));
+        assert_eq!((brokers, voters), (3, 3), "the pause heals just after the kill takes effect");
+    }
+
+    #[test]
+    fn ledgers_find_the_first_seq_without_an_outcome() {
+        let mut counter = LedgerCounter::default();
+        for (producer, seq) in [(0, 0), (0, 1), (0, 2), (1, 0), (1, 2), (1, 3), (1, 6)] {
+            counter.observe(producer, seq, true);
+        }
+        counter.observe(2, 0, false);
+        let ledger = counter.finish();
+        assert_eq!(
+            ledger.producers,
+            [
+                ProducerLedger { producer: 0, outcomes: 3, next_seq: 3, first_gap: None },
+                ProducerLedger { producer: 1, outcomes: 4, next_seq: 7, first_gap: Some(1) },
+            ]
+        );
+        assert_eq!(ledger.gaps, 3);
+    }
+
+    #[test]
+    fn consumer_counts_need_a_drain_that_caught_up() {
+        let mut e = gathered(vec![Event::Cell(cell(vec![]))]);
+        assert_eq!(e.consumer_problem().unwrap(), "the history has no record of the consumers' drain");
+        e.drain = Some(DrainEvent { time_ms: 1.0, caught_up: false, waited_ms: 60_000.0, detail: "35 records behind".into() });
+        assert!(e.consumer_problem().unwrap().starts_with("the consumer group did not catch up within 60.0 s (35 records behind)"));
+        e.drain = Some(DrainEvent { time_ms: 1.0, caught_up: true, waited_ms: 1.0, detail: "0 records behind".into() });
+        assert_eq!(e.consumer_problem(), None);
+    }
+}

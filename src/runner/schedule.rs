@@ -1,0 +1,430 @@
+//! The fault schedule of one cell, run as one task. Steps run in order; each fires once its time
+//! has come, the previous step's heal is done (if it asks) and its condition holds (if it has
+//! one), waiting for the last two at most `within`. Each step carries its heal, run by a task of
+//! its own: after a time from when the step took effect, once the next step took effect, or at
+//! the end of the run.
+//!
+//! Everything the schedule does is in the history: a `step` event when a step fires (with why)
+//! or cannot (with why not), a `fault` event per victim when its effect is observed or the
+//! action fails, and another when its heal is done or fails. A step that cannot fire stops the
+//! schedule: later steps are recorded as not fired, so a cell never passes on a schedule that
+//! did not run.
+
+use super::Shared;
+use crate::cluster::Cluster;
+use crate::error::{Error, Result};
+use crate::faults::{self, Victim};
+use crate::history::{Event, FaultEvent, FaultPhase, StepEvent, StepState};
+use crate::scenario::{FaultActionKind, FaultStep, Trigger};
+use crate::workload::{ConsumerProcess, ConsumerState, EventSender, ProducerHandle, ProducerProgress, TimedEvent};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+/// How often conditions are looked at. Short: a condition can hold for a few hundred ms only.
+const POLL: Duration = Duration::from_millis(10);
+/// A graceful stop of a consumer worker may take this long before it is killed.
+const CONSUMER_STOP_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// What the steps act on and observe.
+pub struct Targets {
+    pub cluster: Arc<Cluster>,
+    pub topic: String,
+    pub consumers: Shared<ConsumerProcess>,
+    pub producers: Shared<ProducerHandle>,
+    /// Each producer's counters (acks per partition), readable without the producers' lock.
+    pub progress: Vec<Arc<ProducerProgress>>,
+    pub partitions: u32,
+}
+
+impl Targets {
+    fn acked_on(&self, partition: u32) -> u64 {
+        self.progress.iter().map(|p| p.acked_on(partition)).sum()
+    }
+}
+
+/// What became of a step, for the heal of the step before it and the step after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fate {
+    Pending,
+    /// Took effect on every victim.
+    Applied,
+    /// Did not fire, or did not take effect.
+    Failed,
+}
+
+pub struct Schedule {
+    pub steps: Vec<FaultStep>,
+    pub targets: Arc<Targets>,
+    pub events: EventSender,
+    /// Time 0 of the history and of the steps' times.
+    pub clock: Instant,
+    /// Turns true when the producers have stopped sending: no step fires after that, and heals
+    /// left for the end of the run happen.
+    pub ended: watch::Receiver<bool>,
+}
+
+impl Schedule {
+    /// Runs every step and waits for every heal.
+    pub async fn run(self) {
+        let n = self.steps.len();
+        let fates: Vec<watch::Sender<Fate>> = (0..n).map(|_| watch::channel(Fate::Pending).0).collect();
+        let healed: Vec<watch::Sender<bool>> = (0..n).map(|_| watch::channel(false).0).collect();
+        let mut heals = Vec::new();
+        // Acks per partition when the previous step took effect: "acked N since".
+        let mut baseline: Vec<u64> = vec![0; self.targets.partitions as usize];
+        let mut broken: Option<String> = None;
+        for (i, step) in self.steps.iter().enumerate() {
+            if let Some(why) = &broken {
+                self.step_event(i, step, StepState::NotFired, why.clone());
+                fates[i].send_replace(Fate::Failed);
+                healed[i].send_replace(true);
+                continue;
+            }
+            let previous_healed = (i > 0).then(|| healed[i - 1].subscribe());
+            let (victims, complete) = match self.fire(i, step, &baseline, previous_healed).await {
+                Ok(fired) => (fired.victims, fired.complete),
+                Err(why) => {
+                    self.step_event(i, step, StepState::NotFired, why);
+                    (Vec::new(), false)
+                }
+            };
+            if complete {
+                fates[i].send_replace(Fate::Applied);
+                baseline = (0..self.targets.partitions).map(|p| self.targets.acked_on(p)).collect();
+            } else {
+                fates[i].send_replace(Fate::Failed);
+                broken = Some(format!("step {} did not take effect", i + 1));
+            }
+            if victims.is_empty() {
+                healed[i].send_replace(true);
+                continue;
+            }
+            let heal = Heal {
+                index: i,
+                step: step.clone(),
+                victims,
+                // What a step that failed half-way broke is healed at once.
+                at_once: !complete,
+                applied: Instant::now(),
+                next: fates.get(i + 1).map(|f| f.subscribe()),
+                ended: self.ended.clone(),
+                targets: self.targets.clone(),
+                events: self.events.clone(),
+                healed: healed[i].clone(),
+            };
+            heals.push(tokio::spawn(heal.run()));
+        }
+        for heal in heals {
+            let _ = heal.await;
+        }
+    }
+
+    /// Wait for the step's time, the previous heal and its condition, then apply it. Err: why
+    /// it did not fire.
+    async fn fire(
+        &self,
+        i: usize,
+        step: &FaultStep,
+        baseline: &[u64],
+        previous_healed: Option<watch::Receiver<bool>>,
+    ) -> std::result::Result<Fired, String> {
+        let at = self.clock + Duration::from_millis(step.at_ms);
+        let deadline = at + Duration::from_millis(step.within_ms);
+        let mut ended = self.ended.clone();
+        tokio::select! {
+            _ = tokio::time::sleep_until(at.into()) => {}
+            _ = ended.wait_for(|e| *e) => return Err("the run ended before its time".into()),
+        }
+        let mut why = format!("at {}", seconds(self.clock.elapsed()));
+        if step.after_heal {
+            let mut healed = previous_healed.expect("check rejects after_heal on a first step");
+            tokio::select! {
+                _ = healed.wait_for(|h| *h) => {}
+                _ = tokio::time::sleep_until(deadline.into()) => {
+                    return Err(format!("step {i} was not healed within {}", seconds(Duration::from_millis(step.within_ms))));
+                }
+                _ = ended.wait_for(|e| *e) => return Err(format!("the run ended before step {i} was healed")),
+            }
+            why = format!("step {i} healed at {}", seconds(self.clock.elapsed()));
+        }
+        let mut frozen = None;
+        if let Some(when) = step.when {
+            let met = self.wait_for(when, baseline, deadline, step).await?;
+            why = met.why;
+            frozen = met.frozen;
+        }
+        self.step_event(i, step, StepState::Fired, why);
+        let victims = match faults::resolve(step.target, &self.targets.cluster, &self.targets.topic).await {
+            Ok(victims) => victims,
+            Err(e) => {
+                self.thaw(frozen).await;
+                let target = step.written_target().to_string();
+                self.fault_event(i, step, target, Instant::now(), FaultPhase::Failed, None, e.to_string());
+                return Ok(Fired { victims: Vec::new(), complete: false });
+            }
+        };
+        if let Some(k) = frozen {
+            // A consumer frozen to check the condition is let go, unless the step acts on it.
+            if !victims.contains(&Victim::Consumer(k)) {
+                self.thaw(frozen).await;
+            }
+        }
+        let mut hit = Vec::new();
+        for victim in victims {
+            let at = Instant::now();
+            let label = victim.label(&self.targets.cluster);
+            match self.apply(step.action, victim).await {
+                Ok(took) => {
+                    let detail = format!("observed after {} ms", took.as_millis());
+                    self.fault_event(i, step, label, at, FaultPhase::Start, Some(took), detail);
+                    hit.push(victim);
+                }
+                Err(e) => {
+                    self.fault_event(i, step, label, at, FaultPhase::Failed, None, e.to_string());
+                    return Ok(Fired { victims: hit, complete: false });
+                }
+            }
+        }
+        Ok(Fired { complete: !hit.is_empty(), victims: hit })
+    }
+
+    /// Wait until `when` holds (by `deadline`, before the run ends). A condition on a consumer
+    /// is checked again with the consumer frozen and its every line read, so the step fires on
+    /// its exact state; the consumer stays frozen for the step.
+    async fn wait_for(
+        &self,
+        when: Trigger,
+        baseline: &[u64],
+        deadline: Instant,
+        step: &FaultStep,
+    ) -> std::result::Result<Met, String> {
+        let since = Instant::now();
+        let mut best = 0u64;
+        loop {
+            if *self.ended.borrow() {
+                return Err(format!("the run ended before {when} (at most {best} were seen)"));
+            }
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "{when}: not within {} (at most {best} were seen)",
+                    seconds(Duration::from_millis(step.within_ms))
+                ));
+            }
+            match when {
+                Trigger::Acked { count, partition } => {
+                    let base = baseline.get(partition as usize).copied().unwrap_or(0);
+                    let acked = self.targets.acked_on(partition).saturating_sub(base);
+                    best = best.max(acked);
+                    if acked >= count {
+                        return Ok(Met {
+                            why: format!("{when} ({acked} after {})", seconds(since.elapsed())),
+                            frozen: None,
+                        });
+                    }
+                }
+                Trigger::CommittedNotProcessed { count, consumer } | Trigger::ProcessedNotCommitted { count, consumer } => {
+                    let mut consumers = self.targets.consumers.lock().await;
+                    if let Some(c) = consumers.get_mut(consumer as usize).filter(|c| c.is_alive() && !c.is_paused()) {
+                        let seen = measure(when, &c.state());
+                        best = best.max(seen);
+                        if seen >= count {
+                            let drained = c.freeze().await.map_err(|e| e.to_string())?;
+                            let exact = measure(when, &c.state());
+                            if drained && exact >= count {
+                                return Ok(Met {
+                                    why: format!(
+                                        "{when} ({exact}, checked with the consumer frozen, after {})",
+                                        seconds(since.elapsed())
+                                    ),
+                                    frozen: Some(consumer),
+                                });
+                            }
+                            c.thaw().await.map_err(|e| e.to_string())?;
+                        }
+                    }
+                }
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    async fn thaw(&self, frozen: Option<u32>) {
+        if let Some(k) = frozen {
+            if let Some(c) = self.targets.consumers.lock().await.get_mut(k as usize) {
+                let _ = c.thaw().await;
+            }
+        }
+    }
+
+    /// Apply `action` to one victim; returns once its effect is observed.
+    async fn apply(&self, action: FaultActionKind, victim: Victim) -> Result<Duration> {
+        let began = Instant::now();
+        let t = &self.targets;
+        match victim {
+            Victim::Node(id) => return faults::break_node(&t.cluster, action, id).await,
+            Victim::Consumer(i) => {
+                let mut consumers = t.consumers.lock().await;
+                let c = consumers.get_mut(i as usize).ok_or_else(|| Error::Invalid(format!("no consumer {i}")))?;
+                match action {
+                    FaultActionKind::Kill => c.kill().await?,
+                    FaultActionKind::Stop => c.stop(CONSUMER_STOP_TIMEOUT).await?,
+                    FaultActionKind::Pause => c.pause().await?,
+                    FaultActionKind::Isolate => return Err(unsupported(action, victim)),
+                }
+            }
+            Victim::Producer(i) => {
+                let mut producers = t.producers.lock().await;
+                let p = producers.get_mut(i as usize).ok_or_else(|| Error::Invalid(format!("no producer {i}")))?;
+                match action {
+                    FaultActionKind::Kill => p.kill().await,
+                    FaultActionKind::Stop => p.stop().await,
+                    FaultActionKind::Pause | FaultActionKind::Isolate => return Err(unsupported(action, victim)),
+                }
+            }
+        }
+        Ok(began.elapsed())
+    }
+
+    fn step_event(&self, i: usize, step: &FaultStep, state: StepState, why: String) {
+        let event = Event::Step(StepEvent {
+            time_ms: 0.0,
+            step: i as u32,
+            action: step.action.to_string(),
+            target: step.written_target().to_string(),
+            state,
+            why,
+        });
+        let _ = self.events.send(TimedEvent::now(event));
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn fault_event(
+        &self,
+        i: usize,
+        step: &FaultStep,
+        target: String,
+        at: Instant,
+        phase: FaultPhase,
+        took: Option<Duration>,
+        detail: String,
+    ) {
+        send_fault(&self.events, i, step, target, at, phase, took, detail);
+    }
+}
+
+struct Met {
+    why: String,
+    frozen: Option<u32>,
+}
+
+/// A step that fired: the victims it took effect on, and whether that was all of them.
+struct Fired {
+    victims: Vec<Victim>,
+    complete: bool,
+}
+
+/// The quantity a consumer condition counts.
+fn measure(when: Trigger, state: &ConsumerState) -> u64 {
+    match when {
+        Trigger::CommittedNotProcessed { .. } => state.committed_not_processed(),
+        Trigger::ProcessedNotCommitted { .. } => state.processed_not_committed(),
+        Trigger::Acked { .. } => 0,
+    }
+}
+
+fn unsupported(action: FaultActionKind, victim: Victim) -> Error {
+    Error::Invalid(format!("{action} of {victim:?} is not supported (check should have rejected it; a bug)"))
+}
+
+/// The heal of one step, as a task of its own.
+struct Heal {
+    index: usize,
+    step: FaultStep,
+    victims: Vec<Victim>,
+    at_once: bool,
+    /// When the step took effect.
+    applied: Instant,
+    /// The next step's fate, for `heal_after_next`.
+    next: Option<watch::Receiver<Fate>>,
+    ended: watch::Receiver<bool>,
+    targets: Arc<Targets>,
+    events: EventSender,
+    healed: watch::Sender<bool>,
+}
+
+impl Heal {
+    async fn run(mut self) {
+        match (self.step.heal_after_ms, self.step.heal_after_next, self.next.as_mut()) {
+            _ if self.at_once => {}
+            (Some(after), _, _) => tokio::time::sleep_until((self.applied + Duration::from_millis(after)).into()).await,
+            (None, true, Some(next)) => {
+                let mut ended = self.ended.clone();
+                tokio::select! {
+                    _ = next.wait_for(|f| *f != Fate::Pending) => {}
+                    _ = ended.wait_for(|e| *e) => {}
+                }
+            }
+            _ => {
+                let _ = self.ended.wait_for(|e| *e).await;
+            }
+        }
+        for &victim in &self.victims {
+            let began = Instant::now();
+            let label = victim.label(&self.targets.cluster);
+            let verb = self.step.action.heal_verb();
+            let (phase, detail) = match self.heal(victim).await {
+                Ok(()) => (FaultPhase::End, format!("{verb} done after {} ms", began.elapsed().as_millis())),
+                Err(e) => (FaultPhase::HealFailed, format!("{verb} failed: {e}")),
+            };
+            let took = Some(began.elapsed());
+            send_fault(&self.events, self.index, &self.step, label, Instant::now(), phase, took, detail);
+        }
+        self.healed.send_replace(true);
+    }
+
+    async fn heal(&self, victim: Victim) -> Result<()> {
+        let t = &self.targets;
+        match victim {
+            Victim::Node(id) => faults::heal_node(&t.cluster, self.step.action, id).await.map(|_| ()),
+            Victim::Consumer(i) => match t.consumers.lock().await.get_mut(i as usize) {
+                Some(c) if c.is_paused() => c.resume().await,
+                Some(c) if !c.is_alive() => c.restart(),
+                _ => Ok(()),
+            },
+            Victim::Producer(i) => match t.producers.lock().await.get_mut(i as usize) {
+                Some(p) if !p.is_running() => p.restart(),
+                _ => Ok(()),
+            },
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn send_fault(
+    events: &EventSender,
+    i: usize,
+    step: &FaultStep,
+    target: String,
+    at: Instant,
+    phase: FaultPhase,
+    took: Option<Duration>,
+    detail: String,
+) {
+    let event = Event::Fault(FaultEvent {
+        time_ms: 0.0,
+        action: step.action.to_string(),
+        target,
+        phase,
+        step: Some(i as u32),
+        spec: Some(step.written_target().to_string()),
+        took_ms: took.map(|d| (d.as_secs_f64() * 10_000.0).round() / 10.0),
+        detail: Some(detail),
+    });
+    let _ = events.send(TimedEvent { at, event });
+}
+
+/// `12.3 s`.
+fn seconds(d: Duration) -> String {
+    format!("{:.1} s", d.as_secs_f64())
+}
