@@ -103,19 +103,8 @@ pub fn unrun_cell(cell: &Cell, why: String, duration_s: f64) -> CellSummary {
 mod tests {
     use super::*;
     use crate::checker::analyze_bytes;
-    use crate::scenario::Bound;
+    use crate::scenario::expect::rule;
     use std::path::Path;
-
-    fn rule(count: Count, min: u64, max: Option<u64>) -> Rule {
-        Rule {
-            count,
-            bound: Bound { min, max },
-            when: String::new(),
-            claim: None,
-            source: "t.toml:1:1".into(),
-            expectation: 0,
-        }
-    }
 
     const CELL: &str = r#"{"type":"cell","id":"c","brokers":3,"controllers":0,"partitions":1,"replication_factor":3,"producers":1,"consumers":1,"duration_ms":20000,"steps":[{"at_ms":5000,"action":"kill","target":"leader:0","heal_after_ms":5000}]}"#;
 

@@ -179,7 +179,8 @@ impl Plan {
 
     pub fn estimate(&self) -> Estimate {
         let w = &self.workload;
-        let drain = expected_drain(w);
+        // The slowest commit mode of the plan sets the drain.
+        let drain = self.cells.iter().map(|c| expected_drain(w, c.commit)).max().unwrap_or(Duration::ZERO);
         let mut cluster_starts = 0;
         let mut previous: Option<&BTreeMap<String, String>> = None;
         for cell in &self.cells {
@@ -204,12 +205,13 @@ impl Plan {
     }
 }
 
-/// The consumers' backlog at the end of the run, over their capacity, capped by the timeout.
-fn expected_drain(w: &Workload) -> Duration {
+/// The consumers' backlog at the end of the run, over their capacity (processing and, in
+/// `commit` mode, committing), capped by the timeout.
+fn expected_drain(w: &Workload, commit: CommitMode) -> Duration {
     if w.consumers == 0 {
         return Duration::ZERO;
     }
-    let Some(capacity) = w.consumer_capacity() else {
+    let Some(capacity) = w.consumer_capacity_with(commit) else {
         return DRAIN_TAIL.min(w.drain_timeout);
     };
     if w.rate == 0 {

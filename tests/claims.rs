@@ -79,7 +79,7 @@ fn why(analysis: &Analysis, step: usize) -> &str {
 #[test]
 fn acks_all_idempotent_loses_nothing_when_the_leader_is_killed() {
     let run = run("acks-all-leader-kill", &[]);
-    for (c, a) in judged(&run, "acks-all") {
+    for (c, a) in &judged(&run, "acks-all") {
         println!("acks=all idempotent, leader SIGKILL: {c:?}");
         assert_eq!(a.evidence.steps[0].victims.len(), 1, "one leader killed");
         assert!(a.evidence.steps[0].victims[0].target.starts_with("broker-"));
@@ -111,13 +111,13 @@ fn acks_1_loses_acked_writes_in_three_runs_of_three() {
 fn commit_modes_under_a_consumer_kill() {
     let run = run("consumer-kill", &[]);
     for mode in ["before-process", "auto"] {
-        for (c, a) in judged(&run, &format!("commit-{mode}")) {
+        for (c, a) in &judged(&run, &format!("commit-{mode}")) {
             println!("{mode}, consumer SIGKILL: unconsumed {} redelivered {}; {}", c.unconsumed, c.redelivered, why(a, 0));
             assert!(why(a, 0).contains("committed, unprocessed records"), "{}", why(a, 0));
             assert!(c.unconsumed >= 200, "{mode}: {c:?}");
         }
     }
-    for (c, a) in judged(&run, "commit-manual-sync") {
+    for (c, a) in &judged(&run, "commit-manual-sync") {
         println!("manual-sync, consumer SIGKILL: unconsumed {} redelivered {}; {}", c.unconsumed, c.redelivered, why(a, 0));
         assert!(why(a, 0).contains("processed, uncommitted records"), "{}", why(a, 0));
         assert_eq!(c.unconsumed, 0, "{c:?}");

@@ -98,10 +98,10 @@ fn report_renders_every_file_without_a_cluster() {
     assert!(md.contains("**3 cells: 1 pass, 1 fail, 1 unknown**"), "{md}");
     assert!(md.contains("- 2 lost, acked during `kill leader:0 (broker-2)` 1.0–3.0 s (acked 1.5–2.5 s)"), "{md}");
     let junit = std::fs::read_to_string(dir.path().join("junit.xml")).unwrap();
-    assert!(junit.contains(r#"<failure type="expectation" message="lost = 0 (actual 2)">"#), "{junit}");
-    assert!(junit.contains(r#"<error type="unknown" message="the cell could not be run: broker-3 did not start">"#), "{junit}");
+    assert!(junit.contains(r#"<failure message="lost = 0 (actual 2)" type="expectation">"#), "{junit}");
+    assert!(junit.contains(r#"<error message="the cell could not be run: broker-3 did not start" type="unknown">"#), "{junit}");
     let csv = std::fs::read_to_string(dir.path().join("summary.csv")).unwrap();
-    assert!(csv.starts_with("id,acks,fault,verdict,sent,acked,"), "{csv}");
+    assert!(csv.starts_with("id,acks,fault,verdict,definite,sent,acked,"), "{csv}");
     assert!(csv.contains("\nacks-all_broker-stop,all,broker-stop,unknown,,"), "{csv}");
     let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
     assert!(html.contains("<svg") && !html.contains("<script"), "charts inline, nothing external");
@@ -131,7 +131,7 @@ fn compare_exits_1_when_a_cell_got_worse() {
     let out = kafka_chaos(&["compare", base.path().to_str().unwrap(), new.path().to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1), "stderr: {}", text(&out.stderr));
     let stdout = text(&out.stdout);
-    assert!(stdout.contains("worse (1):\n  acks-1_leader-kill: lost 0 -> 2, verdict pass -> fail\n"), "{stdout}");
+    assert!(stdout.contains("worse (1):\n  acks-1_leader-kill: verdict pass -> fail, lost 0 -> 2\n"), "{stdout}");
     assert!(stdout.ends_with("1 cell(s) got worse\n"), "{stdout}");
 
     // The other way round it improved: exit 0.
@@ -166,4 +166,23 @@ fn compare_with_a_directory_that_is_not_a_result_exits_2() {
     let out = kafka_chaos(&["compare", good.path().to_str().unwrap(), "/nonexistent/run"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("compare takes two result directories"), "{}", text(&out.stderr));
+}
+
+/// A nightly job comparing a full run with one that stopped early must not pass: the cells NEW
+/// lacks are named, and the exit code says the comparison is incomplete.
+#[test]
+fn compare_with_a_partial_run_exits_3_naming_the_missing_cells() {
+    let base = tempfile::tempdir().unwrap();
+    let new = tempfile::tempdir().unwrap();
+    result_dir(base.path());
+    let cells = vec![cell(new.path(), "acks-1_leader-kill", "1", LOSSY)];
+    let summary = json!({
+        "scenario": "t", "seed": 7, "complete": false, "cells": cells
+    });
+    std::fs::write(new.path().join("summary.json"), serde_json::to_string(&summary).unwrap()).unwrap();
+    let out = kafka_chaos(&["compare", base.path().to_str().unwrap(), new.path().to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{stdout}");
+    assert!(stdout.contains("missing from new (2): acks-all_leader-kill, acks-all_broker-stop"), "{stdout}");
+    assert!(stdout.contains("NEW is incomplete"), "{stdout}");
 }

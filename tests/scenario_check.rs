@@ -57,12 +57,12 @@ fn check_prints_the_plan() {
     for expected in [
         "scenario  seed-claims\n",
         "seed      42\n",
-        "cell 1/8  leader-kill_acks-0_idem-false_commit-manual-sync\n",
-        "  config  fault=leader-kill acks=0 enable.idempotence=false commit=manual-sync\n",
-        "  faults      10s  pause followers:0, resume after 6s (at 16s)\n",
-        "              13s  kill leader:0, restart after 15s (at 28s)\n",
+        "cell 1/8  leader-kill-once-acked_acks-0_idem-false_commit-manual-sync\n",
+        "  config  fault=leader-kill-once-acked acks=0 enable.idempotence=false commit=manual-sync\n",
+        "  faults  1. pause followers:0 at 10 s; resume once the next step took effect\n",
+        "          2. kill leader:0 at 10 s, then once 500 writes to partition 0 acked since the previous step (within 15 s); restart 10 s after it took effect\n",
         "  expect  lost >= 1  (line ",
-        "cell 8/8  consumer-kill_acks-all_idem-true_commit-auto-store-after-process\n",
+        "cell 8/8  consumer-kill-processed_acks-all_idem-true_commit-auto-store-after-process\n",
         "unconsumed = 0, redelivered >= 1  (line ",
     ] {
         assert!(stdout.contains(expected), "missing {expected:?} in:\n{stdout}");
@@ -176,6 +176,10 @@ rejected! {
         "unknown producer property \"lingr.ms\"; see librdkafka's CONFIGURATION.md; did you mean \"linger.ms\"?";
     idempotence_needs_acks_all: "idempotence-needs-acks-all" at "4:9",
         "acks = \"1\" cannot be combined with enable.idempotence = true: librdkafka requires acks=all for the idempotent producer; exclude the pair: exclude = [ { acks = \"1\", \"enable.idempotence\" = true } ]";
+    pause_of_a_producer: "pause-producer" at "3:51",
+        "pause \"producer:0\": producers run inside the harness and cannot be frozen; kill or stop them instead (pause a consumer, or the producer's partition leader)";
+    two_conditions_in_one_step: "two-conditions" at "4:122",
+        "when takes one condition; processed_not_committed is a second one: split the step in two";
     ambiguous_key: "ambiguous-key" at "4:1",
         "\"compression.type\" is both a producer property and a topic config; write \"producer:compression.type\", \"topic:compression.type\" or \"broker:compression.type\"";
 }

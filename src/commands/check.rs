@@ -89,7 +89,11 @@ pub fn render(scenario: &Scenario, plan: &Plan) -> String {
         format!("buffer of {} records", w.processing_buffer)
     };
     let manual = if plan.cells.iter().any(|c| c.commit.is_manual()) {
-        format!(", manual commits every {} record(s)", w.commit_every)
+        format!(
+            ", explicit commits every {} record(s) or {}",
+            w.commit_every,
+            format_duration(w.commit_interval)
+        )
     } else {
         String::new()
     };
@@ -107,17 +111,8 @@ pub fn render(scenario: &Scenario, plan: &Plan) -> String {
             format_duration(w.drain_timeout)
         ),
     );
-    if let Some(capacity) = w.consumer_capacity() {
-        if w.rate > 0 && (capacity as u64) < w.rate {
-            line(
-                o,
-                "",
-                &format!(
-                    "note: consumers process about {} msg/s, less than the rate; they drain a backlog after the run",
-                    capacity as u64
-                ),
-            );
-        }
+    for warning in drain_warnings(plan) {
+        line(o, "", &warning);
     }
     line(o, "producer", &pairs(&scenario.producer));
     line(o, "consumer", &pairs(&scenario.consumer));
@@ -128,6 +123,45 @@ pub fn render(scenario: &Scenario, plan: &Plan) -> String {
         render_cell(o, plan, cell, i);
     }
     render_estimate(o, plan);
+    out
+}
+
+/// Where the producers' rate exceeds what the consumers can process and commit (per commit mode
+/// used): a note when they drain the backlog within `drain_timeout`, a warning when they likely
+/// will not, since consumer-side rules then go unjudged.
+pub fn drain_warnings(plan: &Plan) -> Vec<String> {
+    let w = &plan.workload;
+    if w.consumers == 0 || w.rate == 0 {
+        return Vec::new();
+    }
+    let modes: std::collections::BTreeSet<_> = plan.cells.iter().map(|c| c.commit).collect();
+    let mut out = Vec::new();
+    for mode in modes {
+        let Some(capacity) = w.consumer_capacity_with(mode) else { continue };
+        if capacity >= w.rate as f64 {
+            continue;
+        }
+        let backlog = (w.rate as f64 - capacity) * w.duration.as_secs_f64();
+        let drain = std::time::Duration::from_secs_f64(backlog / capacity);
+        if drain > w.drain_timeout {
+            out.push(format!(
+                "warning: in {mode} cells the consumers process and commit about {} msg/s, less than the rate ({} msg/s): \
+                 {} records behind after the run, about {} to drain, more than drain_timeout ({}); consumer-side rules \
+                 would go unjudged. Lower the rate, raise drain_timeout, or commit less often (commit_every)",
+                capacity as u64,
+                w.rate,
+                backlog as u64,
+                format_duration(round_s(drain)),
+                format_duration(w.drain_timeout)
+            ));
+        } else {
+            out.push(format!(
+                "note: in {mode} cells the consumers process and commit about {} msg/s, less than the rate; they drain about {} after the run",
+                capacity as u64,
+                format_duration(round_s(drain))
+            ));
+        }
+    }
     out
 }
 

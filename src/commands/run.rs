@@ -259,9 +259,50 @@ fn civil(secs: u64) -> (i64, u32, u32, u32, u32, u32) {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::summary::Verdict;
+
+    fn summary(verdicts: &[Verdict], complete: bool) -> Summary {
+        let cells = verdicts
+            .iter()
+            .map(|&verdict| CellSummary {
+                id: format!("{verdict:?}"),
+                config: Default::default(),
+                counts: None,
+                expectations: vec![],
+                verdict,
+                unjudged: vec![],
+                notes: vec![],
+                duration_s: 1.0,
+            })
+            .collect();
+        Summary {
+            scenario: "s".into(),
+            description: String::new(),
+            seed: 0,
+            started: String::new(),
+            wall_time_s: 0.0,
+            complete,
+            image: String::new(),
+            cells,
+        }
+    }
+
+    #[test]
+    fn a_violation_wins_over_no_verdict_and_an_interrupt_over_all() {
+        let infra = || Err(Error::infra("the cluster would not start"));
+        assert_eq!(exit_code(&summary(&[Verdict::Pass], true), Ok(())), exit_codes::OK);
+        assert_eq!(exit_code(&summary(&[Verdict::Pass, Verdict::Unknown], true), Ok(())), exit_codes::INFRASTRUCTURE);
+        assert_eq!(exit_code(&summary(&[Verdict::Pass], false), Ok(())), exit_codes::INFRASTRUCTURE, "incomplete");
+        assert_eq!(exit_code(&summary(&[Verdict::Fail], false), infra()), exit_codes::VIOLATED);
+        assert_eq!(exit_code(&summary(&[Verdict::Unknown, Verdict::Fail], true), Ok(())), exit_codes::VIOLATED);
+        assert_eq!(exit_code(&summary(&[Verdict::Pass], false), infra()), exit_codes::INFRASTRUCTURE);
+        assert_eq!(exit_code(&summary(&[Verdict::Fail], false), Err(Error::Interrupted)), exit_codes::INTERRUPTED);
+    }
+
     #[test]
     fn civil_dates() {
-        assert_eq!(super::civil(0), (1970, 1, 1, 0, 0, 0));
-        assert_eq!(super::civil(1_795_000_000), (2026, 11, 18, 11, 6, 40));
+        assert_eq!(civil(0), (1970, 1, 1, 0, 0, 0));
+        assert_eq!(civil(1_795_000_000), (2026, 11, 18, 11, 6, 40));
     }
 }

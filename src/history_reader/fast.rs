@@ -226,34 +226,29 @@ impl<'a> Cursor<'a> {
 
     #[inline]
     fn outcome(&mut self) -> Option<SendOutcome> {
-        let rest = &self.bytes[self.at..];
-        let (outcome, len) = if rest.starts_with(br#""acked""#) {
-            (SendOutcome::Acked, 7)
-        } else if rest.starts_with(br#""failed""#) {
-            (SendOutcome::Failed, 8)
-        } else if rest.starts_with(br#""unknown""#) {
-            (SendOutcome::Unknown, 9)
-        } else {
-            return None;
-        };
-        self.at += len;
-        Some(outcome)
+        self.one_of(&[
+            (br#""acked""#, SendOutcome::Acked),
+            (br#""failed""#, SendOutcome::Failed),
+            (br#""unknown""#, SendOutcome::Unknown),
+        ])
     }
 
     #[inline]
     fn status(&mut self) -> Option<PersistStatus> {
+        self.one_of(&[
+            (br#""persisted""#, PersistStatus::Persisted),
+            (br#""possibly_persisted""#, PersistStatus::PossiblyPersisted),
+            (br#""not_persisted""#, PersistStatus::NotPersisted),
+        ])
+    }
+
+    /// One of a few quoted names, exactly as written.
+    #[inline]
+    fn one_of<T: Copy>(&mut self, names: &[(&[u8], T)]) -> Option<T> {
         let rest = &self.bytes[self.at..];
-        let (status, len) = if rest.starts_with(br#""persisted""#) {
-            (PersistStatus::Persisted, 11)
-        } else if rest.starts_with(br#""possibly_persisted""#) {
-            (PersistStatus::PossiblyPersisted, 20)
-        } else if rest.starts_with(br#""not_persisted""#) {
-            (PersistStatus::NotPersisted, 15)
-        } else {
-            return None;
-        };
-        self.at += len;
-        Some(status)
+        let &(name, value) = names.iter().find(|(name, _)| rest.starts_with(name))?;
+        self.at += name.len();
+        Some(value)
     }
 
     /// Skips a string or `null`; refuses anything else.

@@ -129,6 +129,7 @@ async fn drive(
     for id in 0..workload.consumers {
         let mut config = ConsumerConfig::new(id, &run_id, &bootstrap, &topic, &group, cell.commit);
         config.commit_every = workload.commit_every;
+        config.commit_interval_ms = workload.commit_interval.as_millis() as u64;
         config.processing_ms = workload.processing.as_secs_f64() * 1000.0;
         config.processing_buffer = workload.processing_buffer as usize;
         config.properties = cell.consumer.clone();

@@ -160,7 +160,7 @@ impl Schedule {
             Err(e) => {
                 self.thaw(frozen).await;
                 let target = step.written_target().to_string();
-                self.fault_event(i, step, target, Instant::now(), FaultPhase::Failed, None, e.to_string());
+                send_fault(&self.events, i, step, target, Instant::now(), FaultPhase::Failed, None, e.to_string());
                 return Ok(Fired { victims: Vec::new(), complete: false });
             }
         };
@@ -177,11 +177,11 @@ impl Schedule {
             match self.apply(step.action, victim).await {
                 Ok(took) => {
                     let detail = format!("observed after {} ms", took.as_millis());
-                    self.fault_event(i, step, label, at, FaultPhase::Start, Some(took), detail);
+                    send_fault(&self.events, i, step, label, at, FaultPhase::Start, Some(took), detail);
                     hit.push(victim);
                 }
                 Err(e) => {
-                    self.fault_event(i, step, label, at, FaultPhase::Failed, None, e.to_string());
+                    send_fault(&self.events, i, step, label, at, FaultPhase::Failed, None, e.to_string());
                     return Ok(Fired { victims: hit, complete: false });
                 }
             }
@@ -296,20 +296,6 @@ impl Schedule {
             why,
         });
         let _ = self.events.send(TimedEvent::now(event));
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn fault_event(
-        &self,
-        i: usize,
-        step: &FaultStep,
-        target: String,
-        at: Instant,
-        phase: FaultPhase,
-        took: Option<Duration>,
-        detail: String,
-    ) {
-        send_fault(&self.events, i, step, target, at, phase, took, detail);
     }
 }
 

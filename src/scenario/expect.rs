@@ -194,20 +194,22 @@ pub fn evaluate(rules: &[Rule], counts: &BTreeMap<String, u64>, unjudged: &BTree
         .collect()
 }
 
+/// A rule on `count` between `min` and `max` for every cell, for tests.
+#[cfg(test)]
+pub(crate) fn rule(count: Count, min: u64, max: Option<u64>) -> Rule {
+    Rule {
+        count,
+        bound: Bound { min, max },
+        when: String::new(),
+        claim: None,
+        source: "x.toml:1:1".into(),
+        expectation: 0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn rule(count: Count, min: u64, max: Option<u64>) -> Rule {
-        Rule {
-            count,
-            bound: Bound { min, max },
-            when: String::new(),
-            claim: None,
-            source: "x.toml:1:1".into(),
-            expectation: 0,
-        }
-    }
 
     #[test]
     fn rules_read_like_their_bounds() {

@@ -304,6 +304,14 @@ fn resolve_workload(spec: &WorkloadSpec, topic: &Topic, span: Range<usize>) -> C
         processing_buffer: count(&spec.processing_buffer, Workload::DEFAULT_PROCESSING_BUFFER),
         key_routing,
         commit_every,
+        commit_interval: {
+            let interval = duration_of(&spec.commit_interval, "commit_interval", Workload::DEFAULT_COMMIT_INTERVAL)?;
+            if interval.is_zero() {
+                let at = spec.commit_interval.as_ref().map(|c| c.span()).unwrap_or(span.clone());
+                return Err(Diagnostic::new(at, "commit_interval must be longer than 0s"));
+            }
+            interval
+        },
         drain_timeout: duration_of(&spec.drain_timeout, "drain_timeout", Workload::DEFAULT_DRAIN_TIMEOUT)?,
         settle: duration_of(&spec.settle, "settle", Workload::DEFAULT_SETTLE)?,
     })

@@ -155,8 +155,10 @@ pub struct WorkloadSpec {
     /// "partition:N" (all to one partition).
     pub key_routing: Option<Spanned<String>>,
     /// Commit modes `manual-sync`, `manual-async` and `before-process` commit once per this many
-    /// records; default 1.
+    /// records; default 100.
     pub commit_every: Option<Spanned<u32>>,
+    /// ... or once this long has passed since their last commit, whichever comes first; default "1s".
+    pub commit_interval: Option<DurationSpec>,
     /// How long consumers may take to catch up after the run; default "60s".
     pub drain_timeout: Option<DurationSpec>,
     /// Quiet time after the last fault is healed, before draining; default "5s".

@@ -48,6 +48,9 @@ pub struct ConsumerConfig {
     /// modes ignore it.
     #[serde(default = "one")]
     pub commit_every: u32,
+    /// ... or once this many milliseconds have passed since the last commit.
+    #[serde(default = "second")]
+    pub commit_interval_ms: u64,
     /// Simulated work per record, milliseconds.
     #[serde(default)]
     pub processing_ms: f64,
@@ -62,6 +65,10 @@ pub struct ConsumerConfig {
 
 fn one() -> u32 {
     1
+}
+
+fn second() -> u64 {
+    1000
 }
 
 impl ConsumerConfig {
@@ -81,6 +88,7 @@ impl ConsumerConfig {
             group_id: group_id.to_string(),
             commit,
             commit_every: 1,
+            commit_interval_ms: 1000,
             processing_ms: 0.0,
             processing_buffer: 0,
             properties: BTreeMap::new(),
@@ -187,10 +195,16 @@ struct Received {
 }
 
 /// Offsets processed (or received, for before-process) and not yet committed.
-#[derive(Default)]
 struct Pending {
     offsets: BTreeMap<i32, i64>,
     since_commit: u32,
+    last_commit: Instant,
+}
+
+impl Default for Pending {
+    fn default() -> Pending {
+        Pending { offsets: BTreeMap::new(), since_commit: 0, last_commit: Instant::now() }
+    }
 }
 
 /// What the poll thread, the processing thread and the rebalance callback share.
@@ -227,12 +241,14 @@ impl Shared {
         }
     }
 
-    /// Note an offset to commit; true when `commit_every` records have accumulated.
+    /// Note an offset to commit; true when `commit_every` records have accumulated or
+    /// `commit_interval_ms` has passed since the last commit.
     fn note(&self, partition: i32, next_offset: i64) -> bool {
         let mut p = self.pending.lock().unwrap();
         p.offsets.insert(partition, next_offset);
         p.since_commit += 1;
         p.since_commit >= self.config.commit_every.max(1)
+            || p.last_commit.elapsed() >= Duration::from_millis(self.config.commit_interval_ms.max(1))
     }
 
     /// Commit what is pending (only `partitions`, if given). Synchronous commits report their
@@ -250,6 +266,7 @@ impl Shared {
             if p.offsets.is_empty() {
                 p.since_commit = 0;
             }
+            p.last_commit = Instant::now();
             taken
         };
         if offsets.is_empty() {

@@ -337,6 +337,31 @@ async fn explicit_commit_modes_commit_the_tail_when_idle() {
     }
 }
 
+/// A commit that fails keeps its offsets: the next commit (here the idle one) sends them again,
+/// so a group behind a coordinator failover still commits its tail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_commit_keeps_its_offsets_for_the_next_one() {
+    let (cluster, bootstrap) = mock(2);
+    assert_eq!(sends(&produce(&bootstrap, 2, 100).await).len(), 100);
+    cluster.request_errors(
+        RDKafkaApiKey::OffsetCommit,
+        &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_INVALID_COMMIT_OFFSET_SIZE; 3],
+    );
+    let mut config = ConsumerConfig::new(1, RUN, &bootstrap, "t", "failed-commits", CommitMode::ManualSync);
+    config.commit_every = 1000;
+    let (lines, done) = tokio::task::spawn_blocking(move || {
+        consume_until(config, |lines| {
+            let ends = lines.iter().filter(|l| matches!(l, WorkerLine::Commit { offset: 50, error: None, .. }));
+            processed_count(lines) == 100 && ends.count() >= 2
+        })
+    })
+    .await
+    .unwrap();
+    let failed = lines.iter().filter(|l| matches!(l, WorkerLine::Commit { error: Some(_), .. })).count();
+    assert!(failed >= 1, "no commit failed, so nothing was tested: {lines:?}");
+    assert!(done, "the offsets of the failed commits were never committed: {:?}", &lines[lines.len().saturating_sub(6)..]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_log_reader_sees_every_record_and_counts_strangers() {
     let (_cluster, bootstrap) = mock(3);
