@@ -40,9 +40,10 @@ pub enum Command {
     Report(ReportArgs),
     /// Compare two result directories; exit 1 if any cell got worse, 3 if NEW is incomplete (for nightly jobs).
     Compare(CompareArgs),
-    /// Internal: a consumer worker process, started by the runner.
+    /// Internal: the rdkafka worker process (docs/worker-protocol.md), started by the runner; reads
+    /// its config from the first line of stdin.
     #[command(hide = true)]
-    ConsumerWorker(ConsumerWorkerArgs),
+    Worker,
 }
 
 #[derive(Debug, Subcommand)]
@@ -136,11 +137,4 @@ pub struct ReportArgs {
 pub struct CompareArgs {
     pub base: PathBuf,
     pub new: PathBuf,
-}
-
-#[derive(Debug, Args)]
-pub struct ConsumerWorkerArgs {
-    /// JSON configuration of the worker (written by the runner).
-    #[arg(long)]
-    pub config: String,
 }

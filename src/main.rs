@@ -32,7 +32,7 @@ fn main() {
             Command::Analyze(args) => commands::analyze::run(args),
             Command::Report(args) => commands::report::run(args),
             Command::Compare(args) => commands::compare::run(args),
-            Command::ConsumerWorker(args) => commands::consumer_worker::run(args).await,
+            Command::Worker => commands::worker::run().await,
         }
     });
     // Containers are removed by the commands themselves; give the runtime a moment to finish

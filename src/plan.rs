@@ -5,7 +5,7 @@
 
 use crate::error::{Error, Result};
 use crate::scenario::{
-    Cluster, CommitMode, FaultStep, FaultTarget, Layer, Rule, Scenario, Selector, Topic, Workload, NO_FAULT,
+    ClientKind, Cluster, CommitMode, FaultStep, FaultTarget, Layer, Rule, Scenario, Selector, Topic, Workload, NO_FAULT,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -50,15 +50,25 @@ pub struct Cell {
     pub repetition: u32,
     /// This cell's value of every matrix key.
     pub config: BTreeMap<String, String>,
-    /// Producer properties: `[producer]` overridden by the matrix.
+    /// The client's own producer settings by its own names: for rdkafka, `[producer]` overridden by
+    /// the matrix (less `acks` and `enable.idempotence`, which are `acks` and `idempotence`).
     pub producer: BTreeMap<String, String>,
-    /// Consumer properties: `[consumer]` overridden by the matrix, then by the commit mode.
+    /// The client's own consumer settings: for rdkafka, `[consumer]` overridden by the matrix.
     pub consumer: BTreeMap<String, String>,
     /// Topic configs for topic creation: `[topic.config]` overridden by the matrix.
     pub topic: BTreeMap<String, String>,
     /// Broker settings: `[cluster.broker_config]` overridden by the matrix. Cells whose broker
     /// settings differ need a cluster started with their own.
     pub broker: BTreeMap<String, String>,
+    /// The client library of the cell's producers and consumers.
+    #[serde(default = "default_client")]
+    pub client: ClientKind,
+    /// `0`, `1` or `all` (the common `acks` key); None: the client's own default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acks: Option<String>,
+    /// The common `enable.idempotence` key; None: the client's own default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotence: Option<bool>,
     pub commit: CommitMode,
     /// The schedule's name, `none` for no faults.
     pub fault: String,
@@ -66,6 +76,10 @@ pub struct Cell {
     pub faults: Vec<FaultStep>,
     /// The expectation rules whose `when` selects this cell, in file order.
     pub expectations: Vec<Rule>,
+}
+
+fn default_client() -> ClientKind {
+    ClientKind::DEFAULT
 }
 
 /// Fixed costs per cell and per cluster start, measured roughly on a 2-core machine.
@@ -245,10 +259,17 @@ fn cell(scenario: &Scenario, index: usize, repetition: u32, id: String, config: 
         }
     }
     let commit = scenario.commit_of(config);
-    if scenario.workload.consumers > 0 {
-        for (key, value) in commit.consumer_properties() {
-            consumer.insert(key.to_string(), value.to_string());
-        }
+    let client = scenario.client_of(config);
+    // The common keys, in every client's terms; the rest of [producer] is librdkafka's.
+    let acks = ["acks", "request.required.acks"]
+        .iter()
+        .find_map(|k| producer.remove(*k))
+        .map(|v| crate::scenario::property::canonical("acks", &v));
+    let idempotence = producer.remove("enable.idempotence").and_then(|v| crate::scenario::property::parse_bool(&v));
+    producer.remove("request.required.acks");
+    if client != ClientKind::Rdkafka {
+        producer = BTreeMap::new();
+        consumer = BTreeMap::new();
     }
     let fault = scenario.fault_name(config);
     let faults = scenario
@@ -270,6 +291,9 @@ fn cell(scenario: &Scenario, index: usize, repetition: u32, id: String, config: 
         consumer,
         topic,
         broker,
+        client,
+        acks,
+        idempotence,
         commit,
         fault,
         faults,
@@ -457,9 +481,10 @@ lost = { min = 1 }
         );
         assert_eq!(ids.iter().collect::<BTreeSet<_>>().len(), ids.len());
         let cell = &plan.cells[6];
-        assert_eq!(cell.producer["acks"], "all");
-        assert_eq!(cell.producer["enable.idempotence"], "true");
-        assert_eq!(cell.consumer["enable.auto.commit"], "true");
+        assert_eq!(cell.acks.as_deref(), Some("all"));
+        assert_eq!(cell.idempotence, Some(true));
+        assert!(!cell.producer.contains_key("acks"), "the common keys are the cell's own fields");
+        assert_eq!(cell.client, ClientKind::Rdkafka);
         assert_eq!(cell.commit, CommitMode::Auto);
         assert_eq!(cell.fault, "crash");
         assert_eq!(cell.faults.len(), 2);
@@ -561,15 +586,11 @@ commit = ["manual-sync"]
 "#,
         );
         let cell = &Plan::new(&s, 1).cells[0];
-        assert_eq!(
-            cell.producer.get("acks").map(String::as_str),
-            Some("all"),
-            "the matrix overrides [producer]"
-        );
+        assert_eq!(cell.acks.as_deref(), Some("all"), "the matrix overrides [producer]");
         assert_eq!(cell.producer["linger.ms"], "5");
         assert_eq!(cell.producer["client.id"], "x");
         assert_eq!(cell.consumer["client.id"], "x");
-        assert_eq!(cell.consumer["enable.auto.commit"], "false");
+
         assert_eq!(cell.topic["min.insync.replicas"], "1");
         assert_eq!(cell.broker["min.insync.replicas"], "2");
         assert_eq!(cell.broker["replica.lag.time.max.ms"], "30000");

@@ -176,8 +176,8 @@ rejected! {
         "unknown producer property \"lingr.ms\"; see librdkafka's CONFIGURATION.md; did you mean \"linger.ms\"?";
     idempotence_needs_acks_all: "idempotence-needs-acks-all" at "4:9",
         "acks = \"1\" cannot be combined with enable.idempotence = true: librdkafka requires acks=all for the idempotent producer; exclude the pair: exclude = [ { acks = \"1\", \"enable.idempotence\" = true } ]";
-    pause_of_a_producer: "pause-producer" at "3:51",
-        "pause \"producer:0\": producers run inside the harness and cannot be frozen; kill or stop them instead (pause a consumer, or the producer's partition leader)";
+    isolation_of_a_producer: "isolate-producer" at "3:53",
+        "isolate \"producer:0\": clients run on this machine and cannot be isolated; kill, stop or pause them instead";
     two_conditions_in_one_step: "two-conditions" at "4:122",
         "when takes one condition; processed_not_committed is a second one: split the step in two";
     ambiguous_key: "ambiguous-key" at "4:1",

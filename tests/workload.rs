@@ -9,10 +9,11 @@ mod common;
 
 use common::{labelled_containers, require_docker, BIN};
 use kafka_chaos::cluster::{with_cluster, ClusterSpec};
+use kafka_chaos::scenario::ClientKind;
 use kafka_chaos::history::{CommitEvent, Event, LogEvent, ProcessedEvent, RebalanceEvent, SendEvent, SendOutcome, WorkerEvent};
 use kafka_chaos::workload::{
-    lag, read_log, CommitMode, ConsumerConfig, ConsumerProcess, EventReceiver, LogReaderConfig, LogSummary,
-    ProducerConfig, ProducerHandle, WorkerLauncher,
+    lag, read_log, CommitMode, EventReceiver, LogReaderConfig, LogSummary, ProducerConfig, ProducerHandle, Role,
+    WorkerConfig, WorkerLauncher, WorkerProcess,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -112,8 +113,16 @@ fn producer_config(run: &str, bootstrap: &str) -> ProducerConfig {
     config
 }
 
-fn consumer_config(run: &str, bootstrap: &str, commit: CommitMode) -> ConsumerConfig {
-    ConsumerConfig::new(1, run, bootstrap, TOPIC, &format!("group-{run}"), commit)
+fn consumer_config(run: &str, bootstrap: &str, commit: CommitMode) -> WorkerConfig {
+    let mut config = WorkerConfig::new(Role::Consumer, 1, run, bootstrap, TOPIC);
+    config.group_id = format!("group-{run}");
+    config.commit = commit;
+    config
+}
+
+/// An rdkafka worker (`kafka-chaos worker`) with `config`.
+fn spawn(config: WorkerConfig, events: &kafka_chaos::workload::EventSender) -> kafka_chaos::error::Result<WorkerProcess> {
+    WorkerProcess::spawn(config, ClientKind::Rdkafka, WorkerLauncher::new(BIN), events.clone())
 }
 
 /// Produce every message with acks=all and idempotence; all must be acked.
@@ -183,8 +192,9 @@ async fn acked_messages_are_all_in_the_log_and_all_processed() {
         let run = "wl-clean";
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let mut tally = Tally::default();
-        let mut worker = ConsumerProcess::spawn(
+        let mut worker = WorkerProcess::spawn(
             consumer_config(run, &bootstrap, CommitMode::ManualSync),
+            ClientKind::Rdkafka,
             WorkerLauncher::new(BIN),
             tx.clone(),
         )?;
@@ -238,7 +248,7 @@ async fn commit_before_processing_loses_the_buffer_on_a_crash() {
         let mut config = consumer_config(run, &bootstrap, CommitMode::BeforeProcess);
         config.processing_buffer = 100;
         config.processing_ms = 5.0;
-        let mut worker = ConsumerProcess::spawn(config, WorkerLauncher::new(BIN), tx.clone())?;
+        let mut worker = spawn(config, &tx)?;
         let first = worker.pid().unwrap();
         // Each record is committed on receipt: commits minus processed is what the buffer holds.
         // Crash once it holds at least 20, as read with the worker frozen: its exact state.
@@ -301,7 +311,7 @@ async fn commit_after_processing_redelivers_after_a_crash() {
         let mut config = consumer_config(run, &bootstrap, CommitMode::ManualSync);
         config.processing_ms = 5.0;
         config.commit_every = 20;
-        let mut worker = ConsumerProcess::spawn(config, WorkerLauncher::new(BIN), tx.clone())?;
+        let mut worker = spawn(config, &tx)?;
         let first = worker.pid().unwrap();
         // Crash with at least 5 records processed and neither committed nor being committed, as
         // read with the worker frozen: the SIGKILL lands before their commit, on any machine.
@@ -375,7 +385,7 @@ async fn a_worker_process_is_killed_restarted_stopped_and_never_left_behind() {
     ProducerHandle::start(producer, tx.clone()).unwrap().wait().await;
     let mut config = consumer_config(run, &bootstrap, CommitMode::ManualSync);
     config.processing_ms = 2.0;
-    let mut worker = ConsumerProcess::spawn(config.clone(), WorkerLauncher::new(BIN), tx.clone()).unwrap();
+    let mut worker = spawn(config.clone(), &tx).unwrap();
     let first = worker.pid().unwrap();
     tally.until(&mut rx, Duration::from_secs(30), "50 processed", |t| t.processed_total >= 50).await.unwrap();
     worker.kill().await.unwrap();
@@ -390,7 +400,7 @@ async fn a_worker_process_is_killed_restarted_stopped_and_never_left_behind() {
     assert_eq!(tally.workers(), ["1:started", "1:ready", "1:killed", "1:started", "1:ready", "1:stopped"]);
     assert!(tally.events.iter().any(|e| matches!(e, Event::Rebalance(RebalanceEvent { kind, .. }) if kind == "revoke")));
 
-    let dropped = ConsumerProcess::spawn(config, WorkerLauncher::new(BIN), tx.clone()).unwrap();
+    let dropped = spawn(config, &tx).unwrap();
     let third = dropped.pid().unwrap();
     drop(dropped);
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -405,12 +415,17 @@ async fn a_worker_process_is_killed_restarted_stopped_and_never_left_behind() {
 fn a_worker_stops_when_its_stdout_closes() {
     use std::io::{BufRead, BufReader};
     let (_cluster, bootstrap) = mock_cluster();
+    use std::io::Write;
     let config = serde_json::to_string(&consumer_config("wl-pipe", &bootstrap, CommitMode::Auto)).unwrap();
     let mut child = std::process::Command::new(BIN)
-        .args(["consumer-worker", "--config", &config])
+        .arg("worker")
+        .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
+    // The config line, and stdin kept open: only stdout closes.
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "{config}").unwrap();
     let mut first = String::new();
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
     assert!(first.starts_with(r#"{"type":"ready""#), "{first}");
@@ -424,14 +439,23 @@ fn a_worker_stops_when_its_stdout_closes() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(status.success(), "{status}");
+    drop(stdin);
 }
 
 /// A config that is not valid JSON is a usage error (exit 2), not a crash.
 #[test]
 fn a_worker_with_a_bad_config_exits_2() {
-    let out = std::process::Command::new(BIN).args(["consumer-worker", "--config", "{"]).output().unwrap();
+    use std::io::Write;
+    let mut child = std::process::Command::new(BIN)
+        .arg("worker")
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"{\n").unwrap();
+    let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid --config JSON"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a worker config"), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
 const ORPHAN_ENV: &str = "KAFKA_CHAOS_TEST_ORPHAN_BOOTSTRAP";
@@ -473,7 +497,7 @@ async fn runner_for_the_orphan_test() {
     let Ok(bootstrap) = std::env::var(ORPHAN_ENV) else { return };
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     let config = consumer_config("wl-orphan", &bootstrap, CommitMode::Auto);
-    let mut worker = ConsumerProcess::spawn(config, WorkerLauncher::new(BIN), tx).unwrap();
+    let mut worker = spawn(config, &tx).unwrap();
     worker.wait_ready(Duration::from_secs(10)).await.unwrap();
     println!("WORKER_PID={}", worker.pid().unwrap());
     tokio::time::sleep(Duration::from_secs(60)).await;

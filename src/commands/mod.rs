@@ -6,7 +6,7 @@ pub mod check;
 pub mod clean;
 pub mod cluster;
 pub mod compare;
-pub mod consumer_worker;
 pub mod doctor;
 pub mod report;
 pub mod run;
+pub mod worker;

@@ -15,10 +15,7 @@ use crate::cluster::Cluster;
 use crate::error::{Error, Result};
 use crate::history::{AbortEvent, CellEvent, DrainEvent, Event, HistoryWriter};
 use crate::plan::{Cell, Plan};
-use crate::workload::{
-    self, ConsumerConfig, ConsumerProcess, EventSender, LogReaderConfig, ProducerConfig, ProducerHandle, TimedEvent,
-    WorkerLauncher,
-};
+use crate::workload::{self, EventSender, LogReaderConfig, Role, TimedEvent, WorkerConfig, WorkerLauncher, WorkerProcess};
 use schedule::{Schedule, Targets};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -124,36 +121,46 @@ async fn drive(
     cluster.topology.create_topic(&topic, partitions as i32, plan.topic.replication_factor as i32, &cell.topic).await?;
 
     phase("consumers");
-    let consumers: Shared<ConsumerProcess> = Arc::new(Mutex::new(Vec::new()));
+    let consumers: Shared<WorkerProcess> = Arc::new(Mutex::new(Vec::new()));
     let bootstrap = cluster.bootstrap_servers();
+    let launcher = launcher.clone().stderr_to(dir);
     for id in 0..workload.consumers {
-        let mut config = ConsumerConfig::new(id, &run_id, &bootstrap, &topic, &group, cell.commit);
+        let mut config = WorkerConfig::new(Role::Consumer, id, &run_id, &bootstrap, &topic);
+        config.group_id = group.clone();
+        config.commit = cell.commit;
         config.commit_every = workload.commit_every;
         config.commit_interval_ms = workload.commit_interval.as_millis() as u64;
         config.processing_ms = workload.processing.as_secs_f64() * 1000.0;
         config.processing_buffer = workload.processing_buffer as usize;
         config.properties = cell.consumer.clone();
-        let process = ConsumerProcess::spawn(config, launcher.clone().stderr_to(dir), events.clone())?;
+        let process = WorkerProcess::spawn(config, cell.client, launcher.clone(), events.clone())?;
         consumers.lock().await.push(process);
     }
     wait_group_formed(&consumers, partitions).await?;
 
     phase("producing");
-    // The clock of the fault schedule and of the history starts with the producers.
-    let clock = Instant::now();
-    history.start(clock);
-    let producers: Shared<ProducerHandle> = Arc::new(Mutex::new(Vec::new()));
+    let producers: Shared<WorkerProcess> = Arc::new(Mutex::new(Vec::new()));
     let per_producer_rate = workload.rate.div_ceil(workload.producers.max(1) as u64);
     let mut progress = Vec::new();
+    let mut configs = Vec::new();
     for id in 0..workload.producers {
-        let mut config = ProducerConfig::new(id, &run_id, &bootstrap, &topic, partitions as i32);
+        let mut config = WorkerConfig::new(Role::Producer, id, &run_id, &bootstrap, &topic);
+        config.partitions = partitions as i32;
         config.rate = per_producer_rate;
         config.payload_bytes = workload.payload_bytes as usize;
         config.routing = workload.key_routing;
-        config.duration = workload.duration;
+        config.duration_ms = workload.duration.as_millis() as u64;
+        config.acks = cell.acks.clone();
+        config.idempotence = cell.idempotence;
         config.properties = cell.producer.clone();
-        let producer = ProducerHandle::start(config, events.clone())?;
-        progress.push(producer.progress());
+        configs.push(config);
+    }
+    // The clock of the fault schedule and of the history starts with the producers.
+    let clock = Instant::now();
+    history.start(clock);
+    for config in configs {
+        let producer = WorkerProcess::spawn(config, cell.client, launcher.clone(), events.clone())?;
+        progress.push(producer.producer());
         producers.lock().await.push(producer);
     }
     let (end, ended) = watch::channel(false);
@@ -175,12 +182,10 @@ async fn drive(
     phase("healing and flushing");
     end.send_replace(true);
     let flushed = async {
-        // Without holding the producers' lock while waiting: a heal may need it.
-        while producers.lock().await.iter().any(|p| p.is_running()) {
+        // Without holding the producers' lock while waiting: a heal may need it (a paused
+        // producer is resumed by its heal).
+        while producers.lock().await.iter().any(|p| p.is_alive()) {
             tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        for producer in producers.lock().await.iter_mut() {
-            producer.wait().await;
         }
     };
     let (_, scheduled) = tokio::join!(flushed, schedule);
@@ -238,7 +243,7 @@ async fn drive(
 
 /// Wait until every consumer has joined the group (an assignment, maybe empty: consumers beyond
 /// the partition count stay idle) and the group's assignments cover every partition.
-async fn wait_group_formed(consumers: &Shared<ConsumerProcess>, partitions: u32) -> Result<()> {
+async fn wait_group_formed(consumers: &Shared<WorkerProcess>, partitions: u32) -> Result<()> {
     for consumer in consumers.lock().await.iter_mut() {
         consumer.wait_joined(JOIN_TIMEOUT).await?;
     }

@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::faults::{self, Victim};
 use crate::history::{Event, FaultEvent, FaultPhase, StepEvent, StepState};
 use crate::scenario::{FaultActionKind, FaultStep, Trigger};
-use crate::workload::{ConsumerProcess, ConsumerState, EventSender, ProducerHandle, ProducerProgress, TimedEvent};
+use crate::workload::{ConsumerState, EventSender, ProducerTracker, TimedEvent, WorkerProcess};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -25,21 +25,24 @@ use tokio::sync::watch;
 const POLL: Duration = Duration::from_millis(10);
 /// A graceful stop of a consumer worker may take this long before it is killed.
 const CONSUMER_STOP_TIMEOUT: Duration = Duration::from_secs(20);
+/// A producer stops by flushing what it has in flight, up to its client's delivery timeout.
+const PRODUCER_STOP_TIMEOUT: Duration = Duration::from_secs(150);
 
 /// What the steps act on and observe.
 pub struct Targets {
     pub cluster: Arc<Cluster>,
     pub topic: String,
-    pub consumers: Shared<ConsumerProcess>,
-    pub producers: Shared<ProducerHandle>,
-    /// Each producer's counters (acks per partition), readable without the producers' lock.
-    pub progress: Vec<Arc<ProducerProgress>>,
+    pub consumers: Shared<WorkerProcess>,
+    pub producers: Shared<WorkerProcess>,
+    /// Each producer's seqs and counters (acks per partition), readable without the producers'
+    /// lock.
+    pub progress: Vec<Arc<ProducerTracker>>,
     pub partitions: u32,
 }
 
 impl Targets {
     fn acked_on(&self, partition: u32) -> u64 {
-        self.progress.iter().map(|p| p.acked_on(partition)).sum()
+        self.progress.iter().map(|p| p.progress.acked_on(partition)).sum()
     }
 }
 
@@ -277,9 +280,10 @@ impl Schedule {
                 let mut producers = t.producers.lock().await;
                 let p = producers.get_mut(i as usize).ok_or_else(|| Error::Invalid(format!("no producer {i}")))?;
                 match action {
-                    FaultActionKind::Kill => p.kill().await,
-                    FaultActionKind::Stop => p.stop().await,
-                    FaultActionKind::Pause | FaultActionKind::Isolate => return Err(unsupported(action, victim)),
+                    FaultActionKind::Kill => p.kill().await?,
+                    FaultActionKind::Stop => p.stop(PRODUCER_STOP_TIMEOUT).await?,
+                    FaultActionKind::Pause => p.pause().await?,
+                    FaultActionKind::Isolate => return Err(unsupported(action, victim)),
                 }
             }
         }
@@ -379,7 +383,8 @@ impl Heal {
                 _ => Ok(()),
             },
             Victim::Producer(i) => match t.producers.lock().await.get_mut(i as usize) {
-                Some(p) if !p.is_running() => p.restart(),
+                Some(p) if p.is_paused() => p.resume().await,
+                Some(p) if !p.is_alive() => p.restart(),
                 _ => Ok(()),
             },
         }

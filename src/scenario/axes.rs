@@ -1,6 +1,7 @@
 //! The matrix as written, checked: each key resolved to its layer, each value checked against
 //! what that layer accepts, and `exclude`/`when` entries checked against the matrix.
 
+use super::client::ClientKind;
 use super::commit::CommitMode;
 use super::fault::{Fault, NO_FAULT};
 use super::matrix::{Axis, Matrix, Selector};
@@ -33,6 +34,7 @@ pub(super) fn resolve_axis(spec: &AxisSpec, faults: &BTreeMap<String, Fault>, wo
         let text = value.get_ref().to_property_string();
         let checked = match key.as_str() {
             "commit" => text.parse::<CommitMode>().map(|_| ()),
+            "client" => text.parse::<ClientKind>().map(|_| ()),
             "fault" => check_fault_value(&text, faults),
             _ => check_value(target.layer, &target.name, &text),
         };

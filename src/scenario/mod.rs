@@ -19,6 +19,7 @@
 
 mod axes;
 mod cell_checks;
+pub mod client;
 pub mod commit;
 pub mod environment;
 pub mod expect;
@@ -31,6 +32,7 @@ pub mod source;
 pub mod spec;
 pub mod workload;
 
+pub use client::ClientKind;
 pub use commit::CommitMode;
 pub use environment::{Cluster, Topic};
 pub use expect::{evaluate, Bound, Count, Expectation, ExpectationResult, Rule};
@@ -104,6 +106,13 @@ impl Scenario {
     /// The fault schedule of a cell, None for no faults.
     pub fn fault_of(&self, config: &BTreeMap<String, String>) -> Option<&Fault> {
         self.faults.get(&self.fault_name(config))
+    }
+
+    pub fn client_of(&self, config: &BTreeMap<String, String>) -> ClientKind {
+        config
+            .get("client")
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(ClientKind::DEFAULT)
     }
 
     pub fn commit_of(&self, config: &BTreeMap<String, String>) -> CommitMode {

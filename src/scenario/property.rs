@@ -1,7 +1,7 @@
 //! Which layer a setting belongs to, and whether its value is one that layer accepts.
 //!
 //! A matrix key is a librdkafka property (producer, consumer or both), a topic config, a broker
-//! config, or a harness setting (`commit`, `fault`). A name that is both a client property and a
+//! config, or a harness setting (`client`, `commit`, `fault`). A name that is both a client property and a
 //! topic or broker config (`compression.type`, `message.max.bytes`) is ambiguous and must carry
 //! its layer: `producer:compression.type`, `topic:compression.type`. A name that is both a topic
 //! and a broker config (`min.insync.replicas`) goes to the topic: the same effect for the topic
@@ -80,7 +80,7 @@ const HARNESS_BROKER_KEYS: &[&str] = &[
     "process.roles",
 ];
 
-pub const HARNESS_KEYS: &[&str] = &["commit", "fault"];
+pub const HARNESS_KEYS: &[&str] = &["client", "commit", "fault"];
 
 /// Resolve a key of `[matrix]`.
 pub fn resolve_matrix_key(key: &str) -> Result<KeyTarget, String> {

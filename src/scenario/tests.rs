@@ -206,7 +206,6 @@ fn invalid_scenarios_say_where_and_what_to_do() {
         ("name = \"x\"\n[matrix]\n\"linger.ms\" = [\"soon\"]\n", "s.toml:3:16: linger.ms must be a number"),
         ("name = \"x\"\n[matrix]\n\"cluster:linger.ms\" = [1]\n", "s.toml:3:1: unknown layer \"cluster\""),
         ("name = \"x\"\n[matrix]\nacks = [[\"1\"]]\n", "s.toml:3:9: invalid type: sequence, expected a string, integer, float or boolean"),
-        ("name = \"x\"\n[faults.a]\nsteps = [ { at = \"1s\", action = \"pause\", target = \"producer:0\" } ]\n", "s.toml:3:51: pause \"producer:0\": producers run inside the harness and cannot be frozen"),
         ("name = \"x\"\n[faults.a]\nsteps = [ { at = \"5s\", action = \"kill\", target = \"broker:1\" },\n  { at = \"2s\", action = \"kill\", target = \"broker:2\" } ]\n", "s.toml:4:10: step 2 is set at 2s, before step 1 (5s); steps run in file order"),
         ("name = \"x\"\n[faults.a]\nsteps = [ { action = \"kill\", target = \"broker:1\", after_heal = true } ]\n", "s.toml:3:64: the first step has no previous step whose heal it could wait for"),
         ("name = \"x\"\n[faults.a]\nsteps = [ { action = \"kill\", target = \"broker:1\", heal_after_next = true } ]\n", "s.toml:3:69: the last step has no next step to heal with"),

@@ -25,8 +25,17 @@ use rdkafka::message::BorrowedMessage;
 pub struct Classification {
     /// `Failed` or `Unknown`; never `Acked` (that is a report without an error).
     pub outcome: SendOutcome,
-    /// For the event's `error` field: the code, its description, and why this outcome.
-    pub reason: String,
+    /// The code and its description.
+    pub error: String,
+    /// The rule that decided the outcome.
+    pub why: &'static str,
+}
+
+impl Classification {
+    /// `error; why`, as the history's `error` field shows it.
+    pub fn reason(&self) -> String {
+        format!("{}; {}", self.error, self.why)
+    }
 }
 
 /// librdkafka's persistence status of a message in a delivery report.
@@ -68,7 +77,7 @@ pub fn classify(error: &KafkaError, status: Option<PersistStatus>) -> Classifica
         (_, None) if intrinsic => (SendOutcome::Failed, "no status; the error rejects the message itself"),
         (_, None) => (SendOutcome::Unknown, "no status; the error does not rule out a write"),
     };
-    Classification { outcome, reason: format!("{what}; {why}") }
+    Classification { outcome, error: what, why }
 }
 
 /// Errors about the message itself, the same for every attempt, after which no byte of it can
@@ -121,7 +130,7 @@ mod tests {
             assert_eq!(outcome(C::PurgeInflight, status), SendOutcome::Unknown, "{status:?}");
         }
         let c = classify(&produce(C::PurgeQueue), Some(PersistStatus::NotPersisted));
-        assert!(c.reason.ends_with("purged; an earlier attempt may have been written"), "{}", c.reason);
+        assert!(c.reason().ends_with("purged; an earlier attempt may have been written"), "{}", c.reason());
     }
 
     #[test]
@@ -140,7 +149,7 @@ mod tests {
             assert_eq!(outcome(code, Some(PersistStatus::NotPersisted)), SendOutcome::Unknown, "{code:?}");
         }
         let c = classify(&produce(C::MessageTimedOut), Some(PersistStatus::NotPersisted));
-        assert!(c.reason.starts_with("MessageTimedOut (Local: Message timed out)"), "{}", c.reason);
+        assert!(c.reason().starts_with("MessageTimedOut (Local: Message timed out)"), "{}", c.reason());
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //! closes the consumer (leaving the group) and prints `stopped`.
 
 use super::commit_queue::CommitQueue;
+pub use super::protocol::{Line as WorkerLine, LineSink, StdoutSink};
 use super::record::{self, Decoded};
 use super::{client_config, creation_error, CommitMode};
 use crate::error::{Error, Result};
@@ -21,7 +22,6 @@ use rdkafka::error::KafkaResult;
 use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -113,76 +113,6 @@ impl ConsumerConfig {
             config.set(k, v);
         }
         config
-    }
-}
-
-/// One line of a worker's stdout. Offsets in `commit` are committed offsets: the next offset
-/// the group will read, i.e. the last processed offset + 1.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum WorkerLine {
-    /// Subscribed; partitions come with the first `rebalance` `assign`.
-    Ready { pid: u32 },
-    /// A record of this run, processed.
-    Processed { producer: u32, seq: u64, partition: i32, offset: i64 },
-    /// A record that is not of this run, processed like the others.
-    Foreign { partition: i32, offset: i64, detail: String },
-    /// An explicit commit of this offset is about to be sent: from now on it may land, whatever
-    /// happens to the worker.
-    Committing { partition: i32, offset: i64 },
-    Commit {
-        partition: i32,
-        offset: i64,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        error: Option<String>,
-    },
-    /// `assign`, `revoke` (incremental under a cooperative assignor) or `error`.
-    Rebalance { kind: String, partitions: Vec<i32> },
-    /// A consumer error (repeats of one error are reported every 5 s, with a count).
-    Error { message: String },
-    /// Graceful stop done: the consumer left the group.
-    Stopped { processed: u64 },
-}
-
-/// Where a worker writes its lines.
-pub trait LineSink: Send + Sync {
-    /// False once the reader is gone.
-    fn emit(&self, line: &WorkerLine) -> bool;
-    /// True once the reader is gone (checked between polls, so an idle worker notices too).
-    fn closed(&self) -> bool;
-}
-
-/// stdout, one line per event, flushed at once.
-#[derive(Default)]
-pub struct StdoutSink {
-    closed: AtomicBool,
-}
-
-impl LineSink for StdoutSink {
-    fn emit(&self, line: &WorkerLine) -> bool {
-        let mut text = serde_json::to_vec(line).expect("worker lines serialize");
-        text.push(b'\n');
-        let mut out = std::io::stdout().lock();
-        let ok = out.write_all(&text).and_then(|_| out.flush()).is_ok();
-        if !ok {
-            self.closed.store(true, Ordering::SeqCst);
-        }
-        ok
-    }
-
-    fn closed(&self) -> bool {
-        if self.closed.load(Ordering::SeqCst) {
-            return true;
-        }
-        // The write end of a pipe whose reader has gone reports POLLERR.
-        let mut fd = libc::pollfd { fd: 1, events: 0, revents: 0 };
-        // SAFETY: one valid pollfd, zero timeout.
-        let n = unsafe { libc::poll(&mut fd, 1, 0) };
-        let gone = n > 0 && fd.revents & (libc::POLLERR | libc::POLLHUP) != 0;
-        if gone {
-            self.closed.store(true, Ordering::SeqCst);
-        }
-        gone
     }
 }
 
@@ -454,7 +384,7 @@ pub fn run_worker(config: ConsumerConfig, sink: Arc<dyn LineSink>, stop: Arc<Ato
     consumer
         .subscribe(&[&config.topic])
         .map_err(|e| Error::Invalid(format!("{who}: cannot subscribe to topic {}: {e}", config.topic)))?;
-    shared.emit(WorkerLine::Ready { pid: std::process::id() });
+    shared.emit(WorkerLine::Ready { pid: Some(std::process::id()) });
 
     let (buffer, processor) = if config.processing_buffer > 0 {
         let (tx, rx) = mpsc::sync_channel::<Received>(config.processing_buffer);
@@ -529,7 +459,7 @@ pub fn run_worker(config: ConsumerConfig, sink: Arc<dyn LineSink>, stop: Arc<Ato
     // and leaves the group, serving our callbacks as it goes.
     drop(consumer);
     let processed = shared.processed.load(Ordering::Relaxed);
-    shared.emit(WorkerLine::Stopped { processed });
+    shared.emit(WorkerLine::Stopped { processed: Some(processed) });
     Ok(processed)
 }
 

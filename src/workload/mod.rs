@@ -9,10 +9,11 @@
 pub mod classify;
 pub mod commit_queue;
 pub mod consumer;
-pub mod consumer_process;
 pub mod consumer_state;
 pub mod log_reader;
 pub mod producer;
+pub mod protocol;
+pub mod worker_process;
 pub mod record;
 #[cfg(test)]
 mod tests;
@@ -26,8 +27,9 @@ use std::time::Instant;
 
 /// The scenario's names for these, reused so a scenario value goes to a client unchanged.
 pub use crate::scenario::{CommitMode, KeyRouting};
-pub use consumer::{ConsumerConfig, WorkerLine};
-pub use consumer_process::{ConsumerProcess, WorkerLauncher};
+pub use consumer::ConsumerConfig;
+pub use protocol::{Line as WorkerLine, Role, WorkerConfig};
+pub use worker_process::{ProducerTracker, WorkerLauncher, WorkerProcess};
 pub use consumer_state::ConsumerState;
 pub use log_reader::{lag, read_log, GroupLag, LogReaderConfig, LogSummary};
 pub use producer::{ProducerConfig, ProducerHandle, ProducerProgress};

@@ -16,6 +16,7 @@ use super::record::{self, Encoder};
 use super::{client_config, creation_error, emit, EventSender, KeyRouting};
 use crate::error::{Error, Result};
 use crate::history::{Event, PersistStatus, SendEvent, SendOutcome, WorkerEvent};
+use std::sync::atomic::AtomicBool;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext, PurgeConfig};
 use rdkafka::ClientContext;
@@ -39,6 +40,62 @@ const MAX_CATCH_UP: Duration = Duration::from_millis(100);
 pub const NO_REPORT_AT_END: &str = "no delivery report by the end of the run";
 pub const NO_REPORT_KILLED: &str = "no delivery report before the producer was killed";
 
+/// The one outcome of one message, as the producer reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    pub seq: u64,
+    pub outcome: SendOutcome,
+    pub partition: Option<i32>,
+    pub offset: Option<i64>,
+    pub status: Option<PersistStatus>,
+    /// From the send call to the report.
+    pub latency_ms: Option<f64>,
+    /// The client's error, and the classifier's rule for it.
+    pub error: Option<String>,
+    pub why: Option<String>,
+}
+
+/// Where a producer says what it does: the worker's stdout (protocol lines) or, in-process, the
+/// runner's event channel.
+pub trait ProducerSink: Send + Sync {
+    /// Message `seq` is about to be handed to the client.
+    fn sending(&self, seq: u64, partition: Option<i32>);
+    fn outcome(&self, report: Report);
+}
+
+/// In-process: each outcome becomes a `Send` event; `sending` is not recorded.
+pub struct EventSink {
+    pub producer: u32,
+    pub events: EventSender,
+}
+
+impl ProducerSink for EventSink {
+    fn sending(&self, _: u64, _: Option<i32>) {}
+
+    fn outcome(&self, r: Report) {
+        emit(&self.events, Event::Send(send_event(self.producer, r)));
+    }
+}
+
+/// The history's record of a report: the error and the rule joined, as `error; why`.
+pub fn send_event(producer: u32, r: Report) -> SendEvent {
+    let error = match (r.error, r.why) {
+        (Some(e), Some(w)) => Some(format!("{e}; {w}")),
+        (e, w) => e.or(w),
+    };
+    SendEvent {
+        time_ms: 0.0,
+        producer,
+        seq: r.seq,
+        outcome: r.outcome,
+        partition: r.partition,
+        offset: r.offset,
+        status: r.status,
+        latency_ms: r.latency_ms,
+        error,
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ProducerConfig {
     pub id: u32,
@@ -59,6 +116,9 @@ pub struct ProducerConfig {
     pub duration: Duration,
     /// Stop after this many messages (seqs 0..n), if reached before `duration`.
     pub max_messages: Option<u64>,
+    /// The first seq to send (a restarted worker continues where the last one stopped).
+    #[serde(default)]
+    pub first_seq: u64,
     /// Messages sent but without a delivery report, at most; bounds memory at rate 0 or during
     /// an outage. Sending waits (polling) when reached.
     pub max_in_flight: usize,
@@ -84,6 +144,7 @@ impl ProducerConfig {
             routing: KeyRouting::RoundRobin,
             duration: Duration::from_secs(30),
             max_messages: None,
+            first_seq: 0,
             max_in_flight: 10_000,
             flush_timeout: None,
             properties: BTreeMap::new(),
@@ -181,6 +242,14 @@ impl ProducerProgress {
         )
     }
 
+    /// Count one outcome (and an ack's partition).
+    pub fn record(&self, outcome: SendOutcome, partition: Option<i32>) {
+        self.count(outcome);
+        if outcome == SendOutcome::Acked {
+            self.count_ack(partition);
+        }
+    }
+
     fn count(&self, outcome: SendOutcome) {
         let counter = match outcome {
             SendOutcome::Acked => &self.acked,
@@ -223,7 +292,7 @@ impl ProducerHandle {
     pub fn start(config: ProducerConfig, events: EventSender) -> Result<ProducerHandle> {
         config.validate()?;
         let shared = Arc::new(Shared {
-            next_seq: AtomicU64::new(0),
+            next_seq: AtomicU64::new(config.first_seq),
             deadline: Instant::now() + config.duration,
             progress: Arc::new(ProducerProgress::new(config.partitions)),
         });
@@ -297,12 +366,8 @@ impl ProducerHandle {
 
     fn spawn(&mut self) -> Result<()> {
         let who = format!("producer {}", self.config.id);
-        let context = DeliveryContext {
-            producer: self.config.id,
-            outstanding: Mutex::new(HashMap::new()),
-            events: self.events.clone(),
-            progress: self.shared.progress.clone(),
-        };
+        let sink = Arc::new(EventSink { producer: self.config.id, events: self.events.clone() });
+        let context = DeliveryContext::new(sink, self.shared.progress.clone());
         let client_id = format!("kafka-chaos-producer-{}", self.config.id);
         let harness =
             [("bootstrap.servers", self.config.bootstrap_servers.as_str()), ("client.id", client_id.as_str())];
@@ -329,6 +394,42 @@ impl ProducerHandle {
         self.session = Some(Session { control, done, thread });
         Ok(())
     }
+}
+
+/// The body of a producer worker process (`kafka-chaos worker`, role producer): send on this
+/// thread until the duration is over, `max_messages` are sent or `stop` is set (SIGTERM, stdin
+/// closed), account for every message on `sink`, and return how many seqs were used.
+pub fn run_producer_worker(config: ProducerConfig, sink: Arc<dyn ProducerSink>, stop: Arc<AtomicBool>) -> Result<u64> {
+    config.validate()?;
+    let who = format!("producer {}", config.id);
+    let progress = Arc::new(ProducerProgress::new(config.partitions));
+    let context = DeliveryContext::new(sink, progress.clone());
+    let client_id = format!("kafka-chaos-producer-{}", config.id);
+    let harness = [("bootstrap.servers", config.bootstrap_servers.as_str()), ("client.id", client_id.as_str())];
+    let producer: BaseProducer<DeliveryContext> =
+        client_config(&harness, &config.properties).create_with_context(context).map_err(|e| creation_error(&who, e))?;
+    let encoder = Encoder::new(&config.run_id, config.id, config.payload_bytes)?;
+    let shared = Arc::new(Shared {
+        next_seq: AtomicU64::new(config.first_seq),
+        deadline: Instant::now() + config.duration,
+        progress,
+    });
+    let control = Arc::new(AtomicU8::new(RUN));
+    // A signal or a closed stdin stops the producer gracefully.
+    let watched = control.clone();
+    std::thread::Builder::new()
+        .name("stop-watch".into())
+        .spawn(move || loop {
+            if stop.load(Ordering::SeqCst) {
+                let _ = watched.compare_exchange(RUN, STOP, Ordering::SeqCst, Ordering::SeqCst);
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        })
+        .map_err(|e| Error::io(format!("cannot start a thread for {who}"), e))?;
+    let sender = Sender { producer, encoder, config: Arc::new(config), shared: shared.clone(), control };
+    sender.run();
+    Ok(shared.next_seq.load(Ordering::SeqCst))
 }
 
 impl Drop for ProducerHandle {
@@ -366,7 +467,7 @@ impl Sender {
                 break;
             }
             let seq = self.shared.next_seq.load(Ordering::SeqCst);
-            if self.config.max_messages.is_some_and(|max| seq >= max) {
+            if self.config.max_messages.is_some_and(|max| seq >= self.config.first_seq + max) {
                 break;
             }
             if interval.is_some() && now < next_due {
@@ -405,7 +506,7 @@ impl Sender {
         if let Some(p) = partition {
             record = record.partition(p);
         }
-        context.begin(seq);
+        context.begin(seq, partition);
         loop {
             match self.producer.send(record) {
                 Ok(()) => {
@@ -422,16 +523,15 @@ impl Sender {
                 }
                 Err((e, _)) => {
                     // Refused before enqueueing (too large, unknown partition): never sent.
+                    let error = e.rdkafka_error_code().map(|c| c.to_string()).unwrap_or_else(|| e.to_string());
                     context.report(
                         seq,
                         SendOutcome::Failed,
                         Some(PersistStatus::NotPersisted),
                         None,
                         None,
-                        Some(format!(
-                            "{}; refused before enqueueing",
-                            e.rdkafka_error_code().map(|c| c.to_string()).unwrap_or_else(|| e.to_string())
-                        )),
+                        Some(error),
+                        Some("refused before enqueueing".into()),
                     );
                     self.shared.progress.sent.fetch_add(1, Ordering::Relaxed);
                     return true;
@@ -467,18 +567,22 @@ impl Sender {
     }
 }
 
-/// Turns delivery reports into `Send` events. Shared by the sending thread and the callback
-/// (which runs on the same thread, inside `poll`/`flush`).
-struct DeliveryContext {
-    producer: u32,
+/// Turns delivery reports into reports on the sink, one per seq. Shared by the sending thread
+/// and the callback (which runs on the same thread, inside `poll`/`flush`).
+pub(crate) struct DeliveryContext {
     /// seq -> when it was handed to librdkafka: the messages without an outcome yet.
     outstanding: Mutex<HashMap<u64, Instant>>,
-    events: EventSender,
+    sink: Arc<dyn ProducerSink>,
     progress: Arc<ProducerProgress>,
 }
 
 impl DeliveryContext {
-    fn begin(&self, seq: u64) {
+    pub(crate) fn new(sink: Arc<dyn ProducerSink>, progress: Arc<ProducerProgress>) -> DeliveryContext {
+        DeliveryContext { outstanding: Mutex::new(HashMap::new()), sink, progress }
+    }
+
+    fn begin(&self, seq: u64, partition: Option<i32>) {
+        self.sink.sending(seq, partition);
         self.outstanding.lock().unwrap().insert(seq, Instant::now());
     }
 
@@ -491,6 +595,7 @@ impl DeliveryContext {
     }
 
     /// Record the one outcome of `seq`, if it has none yet.
+    #[allow(clippy::too_many_arguments)]
     fn report(
         &self,
         seq: u64,
@@ -499,30 +604,15 @@ impl DeliveryContext {
         partition: Option<i32>,
         offset: Option<i64>,
         error: Option<String>,
+        why: Option<String>,
     ) {
         let Some(sent_at) = self.outstanding.lock().unwrap().remove(&seq) else {
             return;
         };
         let latency_ms = (outcome != SendOutcome::Unknown || status.is_some())
             .then(|| (sent_at.elapsed().as_secs_f64() * 10_000.0).round() / 10.0);
-        self.progress.count(outcome);
-        if outcome == SendOutcome::Acked {
-            self.progress.count_ack(partition);
-        }
-        emit(
-            &self.events,
-            Event::Send(SendEvent {
-                time_ms: 0.0,
-                producer: self.producer,
-                seq,
-                outcome,
-                partition,
-                offset,
-                status,
-                latency_ms,
-                error,
-            }),
-        );
+        self.progress.record(outcome, partition);
+        self.sink.outcome(Report { seq, outcome, partition, offset, status, latency_ms, error, why });
     }
 
     /// Every message still without a report becomes `unknown`, in seq order.
@@ -530,7 +620,7 @@ impl DeliveryContext {
         let mut left: Vec<u64> = self.outstanding.lock().unwrap().keys().copied().collect();
         left.sort_unstable();
         for seq in left {
-            self.report(seq, SendOutcome::Unknown, None, None, None, Some(reason.to_string()));
+            self.report(seq, SendOutcome::Unknown, None, None, None, None, Some(reason.to_string()));
         }
     }
 }
@@ -547,13 +637,13 @@ impl ProducerContext for DeliveryContext {
                 // acks=0 reports success with an invalid offset (-1001): record none then.
                 let offset = (msg.offset() >= 0).then_some(msg.offset());
                 let partition = (msg.partition() >= 0).then_some(msg.partition());
-                self.report(seq, SendOutcome::Acked, Some(persist_status(msg)), partition, offset, None);
+                self.report(seq, SendOutcome::Acked, Some(persist_status(msg)), partition, offset, None, None);
             }
             Err((err, msg)) => {
                 let status = persist_status(msg);
                 let c = classify(err, Some(status));
                 let partition = (msg.partition() >= 0).then_some(msg.partition());
-                self.report(seq, c.outcome, Some(status), partition, None, Some(c.reason));
+                self.report(seq, c.outcome, Some(status), partition, None, Some(c.error), Some(c.why.to_string()));
             }
         }
     }

@@ -298,7 +298,7 @@ async fn every_commit_mode_processes_all_and_reports_its_commits() {
             .collect();
         assert_eq!(processed, (0..100).collect(), "{mode} buffer {buffer}");
         assert!(matches!(lines.first(), Some(WorkerLine::Ready { .. })), "{mode}: {:?}", lines.first());
-        assert!(matches!(lines.last(), Some(WorkerLine::Stopped { processed: 100 })), "{mode}: {:?}", lines.last());
+        assert!(matches!(lines.last(), Some(WorkerLine::Stopped { processed: Some(100) })), "{mode}: {:?}", lines.last());
         assert!(lines.iter().any(|l| matches!(l, WorkerLine::Rebalance { kind, .. } if kind == "assign")));
         // Every mode commits, and the last commit of each partition is its end (50 each).
         let mut last = std::collections::BTreeMap::new();

@@ -1,5 +1,11 @@
-//! The runner's handle on one consumer worker process: spawn it, turn its stdout lines into
-//! events, SIGKILL it (a crash), SIGTERM it (a graceful stop), restart it with the same id.
+//! The runner's handle on one worker process (a producer or a consumer of any client, speaking
+//! the worker protocol): spawn it and hand it its config, turn its stdout lines into events,
+//! SIGKILL it (a crash), SIGTERM it (a graceful stop), SIGSTOP/SIGCONT it (a pause, or a freeze to
+//! read its state exactly), restart it with the same id.
+//!
+//! A producer's messages handed to its client (`sending`) and never answered (`outcome`) become
+//! `unknown` when it exits: after a SIGKILL nobody can say whether they were written; nothing is
+//! recorded for seqs it never said it was sending.
 //!
 //! No worker outlives the runner: the handle SIGKILLs its child on drop, and the child asks the
 //! kernel for SIGKILL when its parent dies (`PR_SET_PDEATHSIG`). That signal fires when the
@@ -7,11 +13,15 @@
 //! never by a tokio blocking thread that may retire. Workers get their own process group, so a
 //! Ctrl-C at the terminal reaches the runner only, which then stops them itself.
 
-use super::consumer::{ConsumerConfig, WorkerLine};
 use super::consumer_state::ConsumerState;
+use super::producer::{send_event, ProducerProgress, Report, NO_REPORT_AT_END, NO_REPORT_KILLED};
+use super::protocol::{Line as WorkerLine, Role, WorkerConfig};
 use super::{emit, EventSender, TimedEvent};
 use crate::error::{Error, Result};
-use crate::history::{CommitEvent, Event, ProcessedEvent, RebalanceEvent, WorkerEvent};
+use crate::history::{CommitEvent, Event, ProcessedEvent, RebalanceEvent, SendOutcome, WorkerEvent};
+use crate::scenario::ClientKind;
+use std::collections::BTreeMap;
+use std::io::Write as _;
 use std::io;
 use std::os::unix::io::AsRawFd;
 use std::os::unix::process::CommandExt;
@@ -23,30 +33,74 @@ use std::time::{Duration, Instant};
 use tokio::io::AsyncReadExt;
 use tokio::sync::{oneshot, watch};
 
-/// How to start a worker: which executable, and where its stderr goes.
+/// How to start workers: where each client's worker lives, and where their stderr goes.
 #[derive(Debug, Clone)]
 pub struct WorkerLauncher {
-    /// The kafka-chaos binary (`std::env::current_exe()` in the runner; tests pass
-    /// `env!("CARGO_BIN_EXE_kafka-chaos")`).
+    /// The kafka-chaos binary, whose `worker` command is the rdkafka worker
+    /// (`std::env::current_exe()` in the runner; tests pass `env!("CARGO_BIN_EXE_kafka-chaos")`).
     pub exe: PathBuf,
-    /// Append each worker's stderr to `<dir>/consumer-<id>.log`; None inherits the runner's.
+    /// Where the other clients' workers are built (`workers/` of the repository).
+    pub workers_dir: PathBuf,
+    /// Append each worker's stderr to `<dir>/<role>-<id>.log`; None inherits the runner's.
     pub stderr_dir: Option<PathBuf>,
 }
 
+/// Overrides where the Go and Java workers are looked for.
+pub const WORKERS_DIR_ENV: &str = "KAFKA_CHAOS_WORKERS";
+
 impl WorkerLauncher {
     pub fn new(exe: impl Into<PathBuf>) -> WorkerLauncher {
-        WorkerLauncher { exe: exe.into(), stderr_dir: None }
+        let exe = exe.into();
+        let workers_dir = workers_dir_for(&exe);
+        WorkerLauncher { exe, workers_dir, stderr_dir: None }
     }
 
     pub fn current_exe() -> Result<WorkerLauncher> {
         std::env::current_exe()
             .map(WorkerLauncher::new)
-            .map_err(|e| Error::io("cannot find the kafka-chaos executable to start consumer workers", e))
+            .map_err(|e| Error::io("cannot find the kafka-chaos executable to start workers", e))
     }
 
     pub fn stderr_to(mut self, dir: impl Into<PathBuf>) -> WorkerLauncher {
         self.stderr_dir = Some(dir.into());
         self
+    }
+
+    /// The program and arguments of `client`'s worker; Err says how to build a missing one.
+    pub fn command(&self, client: ClientKind) -> Result<(PathBuf, Vec<String>)> {
+        let built = |path: PathBuf, build: &str| {
+            if path.is_file() {
+                Ok(path)
+            } else {
+                Err(Error::infra(format!(
+                    "the {client} worker is not built ({} is missing); build it with `{build}`, or set {WORKERS_DIR_ENV} to the workers/ directory that has it",
+                    path.display()
+                )))
+            }
+        };
+        match client {
+            ClientKind::Rdkafka => Ok((self.exe.clone(), vec!["worker".into()])),
+            ClientKind::Sarama => {
+                Ok((built(self.workers_dir.join("sarama/sarama-worker"), "make workers")?, Vec::new()))
+            }
+            ClientKind::Java => {
+                let jar = built(self.workers_dir.join("java/target/kafka-chaos-worker.jar"), "make workers")?;
+                Ok((PathBuf::from("java"), vec!["-jar".into(), jar.display().to_string()]))
+            }
+        }
+    }
+}
+
+/// `$KAFKA_CHAOS_WORKERS`, else `workers/` of the repository the binary was built in
+/// (`target/<profile>/kafka-chaos`), else `./workers`.
+fn workers_dir_for(exe: &std::path::Path) -> PathBuf {
+    if let Some(dir) = std::env::var_os(WORKERS_DIR_ENV) {
+        return PathBuf::from(dir);
+    }
+    let beside_target = exe.ancestors().nth(3).map(|repo| repo.join("workers"));
+    match beside_target {
+        Some(dir) if dir.is_dir() => dir,
+        _ => PathBuf::from("workers"),
     }
 }
 
@@ -80,32 +134,107 @@ struct Running {
     sync: tokio::sync::mpsc::UnboundedSender<SyncRequest>,
     /// Stopped by SIGSTOP (a pause, or a freeze to read its state exactly).
     stopped: bool,
+    /// Held open: the worker stops gracefully when it closes.
+    _stdin: std::process::ChildStdin,
 }
 
-pub struct ConsumerProcess {
-    config: ConsumerConfig,
+/// What a producer's lines said: the seqs handed to its client without an outcome yet, the next
+/// seq, and its counts. Shared by every process of one producer id.
+#[derive(Debug)]
+pub struct ProducerTracker {
+    in_flight: Mutex<BTreeMap<u64, (Option<i32>, Instant)>>,
+    next_seq: AtomicU64,
+    pub progress: Arc<ProducerProgress>,
+}
+
+impl ProducerTracker {
+    fn new(partitions: i32) -> ProducerTracker {
+        ProducerTracker {
+            in_flight: Mutex::new(BTreeMap::new()),
+            next_seq: AtomicU64::new(0),
+            progress: Arc::new(ProducerProgress::new(partitions)),
+        }
+    }
+
+    fn sending(&self, seq: u64, partition: Option<i32>) {
+        self.in_flight.lock().unwrap().insert(seq, (partition, Instant::now()));
+        self.next_seq.fetch_max(seq + 1, Ordering::SeqCst);
+        self.progress.sent.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The report, unless the seq was never said to be sending and is below the next seq: then it
+    /// is a second outcome, which the worker must not send (the protocol's rule).
+    fn outcome(&self, report: &Report) -> bool {
+        let was_in_flight = self.in_flight.lock().unwrap().remove(&report.seq).is_some();
+        if !was_in_flight && report.seq < self.next_seq.load(Ordering::SeqCst) {
+            return false;
+        }
+        if !was_in_flight {
+            self.next_seq.fetch_max(report.seq + 1, Ordering::SeqCst);
+            self.progress.sent.fetch_add(1, Ordering::Relaxed);
+        }
+        self.progress.record(report.outcome, report.partition);
+        true
+    }
+
+    /// Every seq still in flight, now without an outcome for good.
+    fn abandon(&self) -> Vec<(u64, Option<i32>)> {
+        let left = std::mem::take(&mut *self.in_flight.lock().unwrap());
+        left.into_iter()
+            .map(|(seq, (partition, _))| {
+                self.progress.record(SendOutcome::Unknown, None);
+                (seq, partition)
+            })
+            .collect()
+    }
+
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq.load(Ordering::SeqCst)
+    }
+
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.lock().unwrap().len()
+    }
+}
+
+pub struct WorkerProcess {
+    config: WorkerConfig,
+    client: ClientKind,
     launcher: WorkerLauncher,
     events: EventSender,
     running: Option<Running>,
     processed: Arc<AtomicU64>,
-    /// What its lines said, for fault conditions; reset with each new process.
+    /// A consumer's state from its lines, for fault conditions; reset with each new process.
     consumer_state: Arc<Mutex<ConsumerState>>,
+    /// A producer's seqs and counts, kept across its processes.
+    producer: Arc<ProducerTracker>,
+    /// A producer sends until this moment, whatever restarts happen.
+    deadline: Option<Instant>,
 }
 
 /// How long a SIGSTOP or SIGCONT may take to show in /proc.
 const SIGNAL_OBSERVED_WITHIN: Duration = Duration::from_secs(5);
 
-impl ConsumerProcess {
-    /// Start a worker process. Must be called inside a tokio runtime (its stdout is read by a
-    /// task). Emits `Worker{state:"started"}`, then the worker's events as they come.
-    pub fn spawn(config: ConsumerConfig, launcher: WorkerLauncher, events: EventSender) -> Result<ConsumerProcess> {
-        let mut process = ConsumerProcess {
+impl WorkerProcess {
+    /// Start `client`'s worker with `config`. Must be called inside a tokio runtime (its stdout
+    /// is read by a task). Emits `Worker{state:"started"}`, then the worker's events as they come.
+    pub fn spawn(
+        config: WorkerConfig,
+        client: ClientKind,
+        launcher: WorkerLauncher,
+        events: EventSender,
+    ) -> Result<WorkerProcess> {
+        let deadline = (config.role == Role::Producer).then(|| Instant::now() + Duration::from_millis(config.duration_ms));
+        let mut process = WorkerProcess {
+            producer: Arc::new(ProducerTracker::new(config.partitions)),
             config,
+            client,
             launcher,
             events,
             running: None,
             processed: Arc::new(AtomicU64::new(0)),
             consumer_state: Arc::new(Mutex::new(ConsumerState::default())),
+            deadline,
         };
         process.start()?;
         Ok(process)
@@ -115,8 +244,22 @@ impl ConsumerProcess {
         self.config.id
     }
 
-    pub fn config(&self) -> &ConsumerConfig {
+    pub fn role(&self) -> Role {
+        self.config.role
+    }
+
+    pub fn config(&self) -> &WorkerConfig {
         &self.config
+    }
+
+    /// A producer's seqs and counts (acks per partition, for fault conditions).
+    pub fn producer(&self) -> Arc<ProducerTracker> {
+        self.producer.clone()
+    }
+
+    /// A producer's next seq: one past the last it said it was sending.
+    pub fn next_seq(&self) -> u64 {
+        self.producer.next_seq()
     }
 
     pub fn pid(&self) -> Option<u32> {
@@ -150,16 +293,16 @@ impl ConsumerProcess {
     /// Wait until the worker is part of the group: it got an assignment, even an empty one (a
     /// group with more consumers than partitions leaves some idle).
     pub async fn wait_joined(&mut self, timeout: Duration) -> Result<()> {
-        let id = self.config.id;
+        let (id, role) = (self.config.id, self.config.role);
         let state = self.consumer_state.clone();
         let deadline = Instant::now() + timeout;
         while !state.lock().unwrap().joined {
             if !self.is_alive() {
-                return Err(Error::infra(format!("consumer {id} exited before it joined the group; see its stderr")));
+                return Err(Error::infra(format!("{role} {id} exited before it joined the group; see its stderr")));
             }
             if Instant::now() >= deadline {
                 return Err(Error::infra(format!(
-                    "consumer {id} has not joined the group after {} s; is the cluster reachable?",
+                    "{role} {id} has not joined the group after {} s; is the cluster reachable?",
                     timeout.as_secs()
                 )));
             }
@@ -169,16 +312,16 @@ impl ConsumerProcess {
     }
 
     async fn wait_phase(&mut self, timeout: Duration, what: &str, done: impl Fn(&Phase) -> bool) -> Result<()> {
-        let id = self.config.id;
-        let running = self.running.as_mut().ok_or_else(|| Error::Invalid(format!("consumer {id} is not running")))?;
+        let (id, role) = (self.config.id, self.config.role);
+        let running = self.running.as_mut().ok_or_else(|| Error::Invalid(format!("{role} {id} is not running")))?;
         let waited = tokio::time::timeout(timeout, running.phase.wait_for(|p| done(p) || p.exited)).await;
         match waited {
             Ok(Ok(p)) if done(&p) => Ok(()),
             Ok(_) => {
-                Err(Error::infra(format!("consumer {id} exited before it had {what}; see its stderr for the reason")))
+                Err(Error::infra(format!("{} {id} exited before it had {what}; see its stderr for the reason", self.config.role)))
             }
             Err(_) => Err(Error::infra(format!(
-                "consumer {id} has not {what} after {} s; is the cluster reachable?",
+                "{role} {id} has not {what} after {} s; is the cluster reachable?",
                 timeout.as_secs()
             ))),
         }
@@ -200,7 +343,7 @@ impl ConsumerProcess {
     /// A graceful stop: SIGTERM (and SIGCONT, should it be paused), wait up to `timeout`, then
     /// SIGKILL. Emits `stopped` (exit 0), or `killed` if it had to be killed.
     pub async fn stop(&mut self, timeout: Duration) -> Result<()> {
-        let id = self.config.id;
+        let (id, role) = (self.config.id, self.config.role);
         let Some(running) = self.running.as_mut() else { return Ok(()) };
         if running.phase.borrow().exited {
             return Ok(());
@@ -216,7 +359,7 @@ impl ConsumerProcess {
         }
         emit(
             &self.events,
-            Event::note(format!("consumer {id} did not stop within {} s of SIGTERM; killing it", timeout.as_secs())),
+            Event::note(format!("{role} {id} did not stop within {} s of SIGTERM; killing it", timeout.as_secs())),
         );
         *running.state.ending.lock().unwrap() = Some((Ending::Killed, Instant::now()));
         signal(running, libc::SIGKILL);
@@ -227,14 +370,14 @@ impl ConsumerProcess {
     /// A `pause` fault: SIGSTOP, observed when every thread of the process is stopped.
     pub async fn pause(&mut self) -> Result<()> {
         self.sigstop().await?;
-        emit(&self.events, worker_event(self.config.id, "paused"));
+        emit(&self.events, worker_event(self.config.role, self.config.id, "paused"));
         Ok(())
     }
 
     /// Undo `pause`: SIGCONT, observed when no thread is stopped any more.
     pub async fn resume(&mut self) -> Result<()> {
         self.sigcont().await?;
-        emit(&self.events, worker_event(self.config.id, "resumed"));
+        emit(&self.events, worker_event(self.config.role, self.config.id, "resumed"));
         Ok(())
     }
 
@@ -260,21 +403,21 @@ impl ConsumerProcess {
     }
 
     async fn sigstop(&mut self) -> Result<()> {
-        let id = self.config.id;
-        let running = self.running.as_mut().ok_or_else(|| Error::Invalid(format!("consumer {id} is not running")))?;
+        let (id, role) = (self.config.id, self.config.role);
+        let running = self.running.as_mut().ok_or_else(|| Error::Invalid(format!("{role} {id} is not running")))?;
         if running.phase.borrow().exited {
-            return Err(Error::infra(format!("consumer {id} has exited; there is nothing to pause")));
+            return Err(Error::infra(format!("{role} {id} has exited; there is nothing to pause")));
         }
         signal(running, libc::SIGSTOP);
         running.stopped = true;
         let pid = running.pid;
         wait_stopped(pid, true).await.map_err(|_| {
-            Error::infra(format!("consumer {id}: SIGSTOP not observed within {} s", SIGNAL_OBSERVED_WITHIN.as_secs()))
+            Error::infra(format!("{role} {id}: SIGSTOP not observed within {} s", SIGNAL_OBSERVED_WITHIN.as_secs()))
         })
     }
 
     async fn sigcont(&mut self) -> Result<()> {
-        let id = self.config.id;
+        let (id, role) = (self.config.id, self.config.role);
         let Some(running) = self.running.as_mut() else { return Ok(()) };
         if running.phase.borrow().exited {
             return Ok(());
@@ -283,7 +426,7 @@ impl ConsumerProcess {
         running.stopped = false;
         let pid = running.pid;
         wait_stopped(pid, false).await.map_err(|_| {
-            Error::infra(format!("consumer {id}: SIGCONT not observed within {} s", SIGNAL_OBSERVED_WITHIN.as_secs()))
+            Error::infra(format!("{role} {id}: SIGCONT not observed within {} s", SIGNAL_OBSERVED_WITHIN.as_secs()))
         })
     }
 
@@ -298,7 +441,8 @@ impl ConsumerProcess {
     pub fn restart(&mut self) -> Result<()> {
         if self.is_alive() {
             return Err(Error::Invalid(format!(
-                "consumer {} is still running; kill or stop it before a restart",
+                "{} {} is still running; kill or stop it before a restart",
+                self.config.role,
                 self.config.id
             )));
         }
@@ -306,13 +450,20 @@ impl ConsumerProcess {
     }
 
     fn start(&mut self) -> Result<()> {
-        let id = self.config.id;
-        let json = serde_json::to_string(&self.config).expect("consumer configs serialize");
-        let mut command = Command::new(&self.launcher.exe);
-        command.args(["consumer-worker", "--config", &json]).stdin(Stdio::null()).stdout(Stdio::piped());
+        let (id, role) = (self.config.id, self.config.role);
+        if let Some(deadline) = self.deadline {
+            // A restarted producer continues with the next seq, towards the same end.
+            self.config.first_seq = self.producer.next_seq();
+            self.config.duration_ms = deadline.saturating_duration_since(Instant::now()).as_millis() as u64;
+        }
+        let mut json = serde_json::to_vec(&self.config).expect("worker configs serialize");
+        json.push(b'\n');
+        let (program, args) = self.launcher.command(self.client)?;
+        let mut command = Command::new(&program);
+        command.args(&args).stdin(Stdio::piped()).stdout(Stdio::piped());
         match &self.launcher.stderr_dir {
             Some(dir) => {
-                let path = dir.join(format!("consumer-{id}.log"));
+                let path = dir.join(format!("{role}-{id}.log"));
                 let file = std::fs::OpenOptions::new()
                     .create(true)
                     .append(true)
@@ -324,33 +475,39 @@ impl ConsumerProcess {
                 command.stderr(Stdio::inherit());
             }
         }
-        let mut child = spawn_child(command).map_err(|e| {
-            Error::io(format!("cannot start consumer worker {id} ({})", self.launcher.exe.display()), e)
-        })?;
+        let client = self.client;
+        let mut child = spawn_child(command)
+            .map_err(|e| Error::io(format!("cannot start the {client} {role} worker {id} ({})", program.display()), e))?;
+        let mut stdin = child.stdin.take().expect("stdin is piped");
+        // One line, then stdin stays open: its end tells the worker the runner is gone. A worker
+        // that dies at once closes the pipe: that shows as its exit, not as an error here.
+        let _ = stdin.write_all(&json).and_then(|()| stdin.flush());
         let stdout = child.stdout.take().expect("stdout is piped");
         let stdout = tokio::process::ChildStdout::from_std(stdout)
-            .map_err(|e| Error::io(format!("cannot read the output of consumer worker {id}"), e))?;
+            .map_err(|e| Error::io(format!("cannot read the output of {role} worker {id}"), e))?;
         let state = Arc::new(ChildState { ending: Mutex::new(None), reaped: AtomicBool::new(false) });
         let (phase_tx, phase) = watch::channel(Phase::default());
         let (sync, syncs) = tokio::sync::mpsc::unbounded_channel();
         let pid = child.id();
         *self.consumer_state.lock().unwrap() = ConsumerState::default();
-        emit(&self.events, worker_event(id, "started"));
+        emit(&self.events, worker_event(role, id, "started"));
         let supervisor = Supervisor {
             id,
+            role,
             events: self.events.clone(),
             state: state.clone(),
             phase: phase_tx,
             processed: self.processed.clone(),
             consumer_state: self.consumer_state.clone(),
+            producer: self.producer.clone(),
         };
         tokio::spawn(supervisor.run(child, stdout, syncs));
-        self.running = Some(Running { pid, state, phase, sync, stopped: false });
+        self.running = Some(Running { pid, state, phase, sync, stopped: false, _stdin: stdin });
         Ok(())
     }
 }
 
-impl Drop for ConsumerProcess {
+impl Drop for WorkerProcess {
     fn drop(&mut self) {
         if let Some(running) = &self.running {
             if !running.phase.borrow().exited {
@@ -415,18 +572,20 @@ fn threads(pid: u32) -> Threads {
     }
 }
 
-fn worker_event(id: u32, state: &str) -> Event {
-    Event::Worker(WorkerEvent { time_ms: 0.0, role: "consumer".into(), id, state: state.into() })
+fn worker_event(role: Role, id: u32, state: &str) -> Event {
+    Event::Worker(WorkerEvent { time_ms: 0.0, role: role.as_str().into(), id, state: state.into() })
 }
 
 /// Reads one child's stdout until it closes, then reaps the child and reports how it ended.
 struct Supervisor {
     id: u32,
+    role: Role,
     events: EventSender,
     state: Arc<ChildState>,
     phase: watch::Sender<Phase>,
     processed: Arc<AtomicU64>,
     consumer_state: Arc<Mutex<ConsumerState>>,
+    producer: Arc<ProducerTracker>,
 }
 
 impl Supervisor {
@@ -494,18 +653,27 @@ impl Supervisor {
     }
 
     fn line(&self, line: &str, at: Instant) {
-        let id = self.id;
+        let (id, role) = (self.id, self.role);
         let parsed: WorkerLine = match serde_json::from_str(line) {
             Ok(parsed) => parsed,
             Err(_) => {
-                let text = format!("consumer {id} wrote a line that is not a worker event: {}", truncate(line, 200));
+                let text = format!("{role} {id} wrote a line that is not a worker event: {}", truncate(line, 200));
                 return self.send(at, Event::note(text));
             }
         };
         match parsed {
             WorkerLine::Ready { .. } => {
                 self.phase.send_modify(|p| p.ready = true);
-                self.send(at, worker_event(id, "ready"));
+                self.send(at, worker_event(role, id, "ready"));
+            }
+            WorkerLine::Sending { seq, partition } => self.producer.sending(seq, partition),
+            WorkerLine::Outcome { seq, outcome, partition, offset, latency_ms, status, error, why } => {
+                let report = Report { seq, outcome, partition, offset, status, latency_ms, error, why };
+                if self.producer.outcome(&report) {
+                    self.send(at, Event::Send(send_event(id, report)));
+                } else {
+                    self.send(at, Event::note(format!("{role} {id} reported a second outcome for seq {seq}; it is ignored")));
+                }
             }
             WorkerLine::Processed { producer, seq, partition, offset } => {
                 self.processed.fetch_add(1, Ordering::Relaxed);
@@ -538,7 +706,7 @@ impl Supervisor {
                 self.send(at, Event::Rebalance(RebalanceEvent { time_ms: 0.0, consumer: id, kind, partitions }));
             }
             WorkerLine::Error { message } => {
-                self.send(at, Event::note(format!("consumer {id}: {message}")));
+                self.send(at, Event::note(format!("{role} {id}: {message}")));
             }
             // The exit that follows is reported by `ended`.
             WorkerLine::Stopped { .. } => {}
@@ -546,16 +714,38 @@ impl Supervisor {
     }
 
     fn ended(&self, status: Option<ExitStatus>) {
-        let id = self.id;
+        let (id, role) = (self.id, self.role);
         let ending = *self.state.ending.lock().unwrap();
         let now = Instant::now();
+        // A producer's messages still in flight have no outcome and never will.
+        let killed = matches!(ending, Some((Ending::Killed, _)));
+        let at_end = match ending {
+            Some((Ending::Killed, at)) => at,
+            _ => now,
+        };
+        for (seq, partition) in self.producer.abandon() {
+            let why = if killed { NO_REPORT_KILLED } else { NO_REPORT_AT_END };
+            let report = Report {
+                seq,
+                outcome: SendOutcome::Unknown,
+                partition,
+                offset: None,
+                status: None,
+                latency_ms: None,
+                error: None,
+                why: Some(why.into()),
+            };
+            self.send(at_end, Event::Send(send_event(id, report)));
+        }
         match (ending, status) {
-            (Some((Ending::Killed, at)), _) => self.send(at, worker_event(id, "killed")),
-            (Some((Ending::Stopping, _)), Some(s)) if s.success() => self.send(now, worker_event(id, "stopped")),
+            (Some((Ending::Killed, at)), _) => self.send(at, worker_event(role, id, "killed")),
+            (Some((Ending::Stopping, _)), Some(s)) if s.success() => self.send(now, worker_event(role, id, "stopped")),
+            // A producer ends by itself when its duration is over.
+            (None, Some(s)) if s.success() && role == Role::Producer => self.send(now, worker_event(role, id, "stopped")),
             (_, status) => {
                 let how = status.map(describe).unwrap_or_else(|| "with an unknown status".into());
-                self.send(now, worker_event(id, "exited"));
-                let text = format!("consumer {id} exited unexpectedly {how}; see its stderr");
+                self.send(now, worker_event(role, id, "exited"));
+                let text = format!("{role} {id} exited unexpectedly {how}; see its stderr");
                 self.send(now, Event::note(text));
             }
         }
