@@ -6,7 +6,10 @@ KAFKA_VERSION ?= $(shell cat docker/KAFKA_VERSION)
 BIN := target/release/kafka-chaos
 CARGO ?= cargo
 
-.PHONY: demo test engine image deps build unit clean-containers
+SARAMA_WORKER := workers/sarama/sarama-worker
+JAVA_WORKER := workers/java/target/kafka-chaos-worker.jar
+
+.PHONY: demo test engine image deps build workers worker-tests unit clean-containers
 
 # Every cluster operation verified, then the smoke scenario: two cells, reports in reports/latest.
 demo: engine image build
@@ -15,7 +18,7 @@ demo: engine image build
 
 # Unit tests first (no Docker), then the real-cluster tests one at a time: two clusters at once do
 # not fit two cores.
-test: engine image build
+test: engine image build worker-tests
 	$(CARGO) test --release --lib --bins
 	$(CARGO) test --release --test '*' -- --test-threads=1
 
@@ -32,8 +35,23 @@ image: engine
 deps:
 	bash scripts/ensure-build-deps.sh
 
-build: deps
+build: deps workers
 	$(CARGO) build --release
+
+# The Go and Java workers (docs/worker-protocol.md), rebuilt only when their sources change. Go
+# modules come from the Go module proxy, jars from Maven Central.
+workers: $(SARAMA_WORKER) $(JAVA_WORKER)
+
+$(SARAMA_WORKER): $(wildcard workers/sarama/*.go) workers/sarama/go.mod workers/sarama/go.sum
+	cd workers/sarama && go build -o sarama-worker .
+
+$(JAVA_WORKER): workers/java/pom.xml $(shell find workers/java/src/main -type f 2>/dev/null)
+	cd workers/java && mvn -q -B -DskipTests package
+
+# Each worker's own unit tests: its error classification rules and its settings list.
+worker-tests: deps
+	cd workers/sarama && go vet ./... && go test ./...
+	cd workers/java && mvn -q -B test
 
 unit: deps
 	$(CARGO) test --release --lib --bins

@@ -267,9 +267,11 @@ fn cell(scenario: &Scenario, index: usize, repetition: u32, id: String, config: 
         .map(|v| crate::scenario::property::canonical("acks", &v));
     let idempotence = producer.remove("enable.idempotence").and_then(|v| crate::scenario::property::parse_bool(&v));
     producer.remove("request.required.acks");
+    // Other clients get their own tables; the plain keys of [producer] are librdkafka's.
     if client != ClientKind::Rdkafka {
-        producer = BTreeMap::new();
-        consumer = BTreeMap::new();
+        let own = scenario.clients.get(&client).cloned().unwrap_or_default();
+        producer = own.producer;
+        consumer = own.consumer;
     }
     let fault = scenario.fault_name(config);
     let faults = scenario

@@ -4,9 +4,31 @@ use crate::cli::ImageArgs;
 use crate::cluster::{docker, image};
 use crate::error::Result;
 use crate::exit_codes;
+use crate::scenario::ClientKind;
+use crate::workload::WorkerLauncher;
+
+/// Each client's worker: built, and able to start (`--version`-like probe: an empty config, which
+/// every worker must refuse with exit 2). Returns the number of problems.
+fn workers() -> usize {
+    let Ok(launcher) = WorkerLauncher::current_exe() else {
+        println!("FAIL  cannot find the kafka-chaos executable to start workers");
+        return 1;
+    };
+    let mut problems = 0;
+    for client in ClientKind::ALL {
+        match launcher.probe(client) {
+            Ok(what) => println!("ok    worker {client}: {what}"),
+            Err(e) => {
+                println!("FAIL  worker {client}: {e}");
+                problems += 1;
+            }
+        }
+    }
+    problems
+}
 
 pub async fn run(args: ImageArgs) -> Result<i32> {
-    let mut problems = 0;
+    let mut problems = workers();
     let engine = match docker::connect().await {
         Ok(engine) => {
             let version = engine.version().await.ok();

@@ -29,6 +29,12 @@ pub async fn run(args: RunArgs) -> Result<i32> {
         Some(only) => plan.filter(only)?,
         None => plan,
     });
+    // Every client's worker must be here before a cluster starts or a directory is written.
+    let launcher = WorkerLauncher::current_exe()?;
+    let clients: std::collections::BTreeSet<_> = plan.cells.iter().map(|c| c.client).collect();
+    for client in clients {
+        launcher.command(client)?;
+    }
     let dir = result_dir(&args, &plan.scenario)?;
     std::fs::copy(&args.scenario, dir.join(SCENARIO_COPY))
         .map_err(|e| Error::io(format!("cannot copy {}", args.scenario.display()), e))?;
@@ -57,7 +63,6 @@ pub async fn run(args: RunArgs) -> Result<i32> {
         began: Instant::now(),
     }));
     let progress = progress_bar(plan.cells.len() as u64);
-    let launcher = WorkerLauncher::current_exe()?;
 
     let mut next = 0;
     let mut outcome = Ok(());

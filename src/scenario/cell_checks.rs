@@ -1,6 +1,8 @@
 //! Checks that need a whole cell, where settings from different tables and matrix keys meet: a
 //! cell that cannot work is rejected before anything starts, at the value to change.
 
+use super::client::ClientKind;
+use super::commit::CommitMode;
 use super::environment::Topic;
 use super::matrix::Matrix;
 use super::property::{self, canonical, Layer};
@@ -146,3 +148,60 @@ fn toml_key(key: &str) -> String {
         format!("\"{key}\"")
     }
 }
+
+/// Each cell's client must be able to run it: its commit mode must be one the client can express,
+/// and a librdkafka setting varied by the matrix means nothing to another client, so a cell that
+/// would silently ignore it is rejected (exclude it, or move the setting to the client's table).
+pub(super) fn check_clients(specs: &[AxisSpec], matrix: &Matrix) -> Checked<()> {
+    let position = |key: &str| matrix.axes.iter().position(|a| a.key == key);
+    let (client_axis, commit_axis) = (position("client"), position("commit"));
+    let Some(client_axis) = client_axis else {
+        return Ok(());
+    };
+    for indices in matrix.index_combinations() {
+        let config = matrix.config(&indices);
+        if matrix.is_excluded(&config) {
+            continue;
+        }
+        let value_span = |axis: usize| specs[axis].values.get_ref()[indices[axis]].span();
+        let client: ClientKind = match config["client"].parse() {
+            Ok(c) => c,
+            Err(_) => continue, // axes.rs has already rejected it
+        };
+        let commit = config.get("commit").and_then(|c| c.parse::<CommitMode>().ok()).unwrap_or(CommitMode::DEFAULT);
+        if let Err(why) = client.check_commit(commit) {
+            let at = commit_axis.map_or_else(|| value_span(client_axis), value_span);
+            let hint = match commit_axis {
+                Some(_) => format!(
+                    "; exclude the pair: exclude = [ {{ client = \"{client}\", commit = \"{commit}\" }} ]"
+                ),
+                None => "; add a `commit` matrix key with a mode it has".to_string(),
+            };
+            return Err(Diagnostic::new(at, format!("{why}{hint}")));
+        }
+        if client == ClientKind::Rdkafka {
+            continue;
+        }
+        for (axis, spec) in matrix.axes.iter().zip(specs) {
+            let librdkafka_only = matches!(axis.layer, Layer::Producer | Layer::Consumer | Layer::Client)
+                && !COMMON_CLIENT_KEYS.contains(&axis.name.as_str());
+            if librdkafka_only {
+                return Err(Diagnostic::new(
+                    spec.key.span(),
+                    format!(
+                        "matrix key {} is a librdkafka setting, but cells with client = \"{client}\" would not use it; \
+                         exclude them (exclude = [ {{ client = \"{client}\" , {} = ... }} ]) or set the client's own \
+                         setting in [{}.{client}]",
+                        axis.key,
+                        toml_key(&axis.key),
+                        if axis.layer == Layer::Consumer { "consumer" } else { "producer" }
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Keys every client understands, each in its own terms (see `plan::cell`).
+const COMMON_CLIENT_KEYS: &[&str] = &["acks", "request.required.acks", "enable.idempotence"];

@@ -20,6 +20,7 @@
 mod axes;
 mod cell_checks;
 pub mod client;
+pub mod client_settings;
 pub mod commit;
 pub mod environment;
 pub mod expect;
@@ -63,6 +64,9 @@ pub struct Scenario {
     pub producer: BTreeMap<String, String>,
     /// Base consumer properties; a cell's matrix values and commit mode override them.
     pub consumer: BTreeMap<String, String>,
+    /// The other clients' own settings (`[producer.sarama]`, `[consumer.java]`); `producer` and
+    /// `consumer` above are librdkafka's.
+    pub clients: BTreeMap<ClientKind, client_settings::ClientSettings>,
     pub matrix: Matrix,
     /// Every schedule defined, by name.
     pub faults: BTreeMap<String, Fault>,

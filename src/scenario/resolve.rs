@@ -5,10 +5,13 @@ use super::environment::{Cluster, Topic};
 use super::expect::{Bound, Count, Expectation, Rule};
 use super::fault::{Fault, FaultActionKind, FaultStep, FaultTarget, TargetBounds, Trigger, DEFAULT_WITHIN_MS, NO_FAULT};
 use super::matrix::{Matrix, Selector, MAX_COMBINATIONS};
+use super::client::ClientKind;
+use super::client_settings::{self, ClientSettings, SettingError};
+use super::known_keys::ClientRole;
 use super::property::{check_property_name, check_value, Layer};
 use super::source::{Checked, Diagnostic, Source};
 use super::spec::{
-    ClusterSpec, DurationSpec, ExpectSpec, FaultSpec, FaultStepSpec, PropertiesSpec, ScenarioSpec, TopicSpec,
+    ClientSettingsSpec, ClusterSpec, DurationSpec, ExpectSpec, FaultSpec, FaultStepSpec, PropertiesSpec, ScenarioSpec, SettingOrTable, TopicSpec,
     TriggerSpec, WorkloadSpec,
 };
 use super::workload::{format_duration, parse_duration, KeyRouting, Workload};
@@ -36,8 +39,17 @@ pub fn resolve(spec: ScenarioSpec, source: &Source) -> Checked<Scenario> {
     let workload_span = spec.workload.as_ref().map(|w| w.span()).unwrap_or(TOP);
     let workload_spec = spec.workload.map(Spanned::into_inner).unwrap_or_default();
     let workload = resolve_workload(&workload_spec, &topic, workload_span)?;
-    let producer = properties(Layer::Producer, &spec.producer)?;
-    let consumer = properties(Layer::Consumer, &spec.consumer)?;
+    let (producer_spec, producer_clients) = split_clients(&spec.producer, ClientRole::Producer)?;
+    let (consumer_spec, consumer_clients) = split_clients(&spec.consumer, ClientRole::Consumer)?;
+    let producer = properties(Layer::Producer, &producer_spec)?;
+    let consumer = properties(Layer::Consumer, &consumer_spec)?;
+    let mut clients: BTreeMap<ClientKind, ClientSettings> = BTreeMap::new();
+    for (client, settings) in producer_clients {
+        clients.entry(client).or_default().producer = settings;
+    }
+    for (client, settings) in consumer_clients {
+        clients.entry(client).or_default().consumer = settings;
+    }
 
     let bounds = TargetBounds {
         brokers: cluster.brokers.into(),
@@ -96,7 +108,8 @@ pub fn resolve(spec: ScenarioSpec, source: &Source) -> Checked<Scenario> {
     let default_fault = default_fault(&matrix, &faults, &spec.faults)?;
 
     cell_checks::check_min_insync(&cluster_spec, &topic_spec, &matrix_spec.axes, &matrix, &topic)?;
-    cell_checks::check_idempotence(&matrix_spec.axes, &matrix, &spec.producer)?;
+    cell_checks::check_idempotence(&matrix_spec.axes, &matrix, &producer_spec)?;
+    cell_checks::check_clients(&matrix_spec.axes, &matrix)?;
 
     let expectations = spec
         .expect
@@ -116,6 +129,7 @@ pub fn resolve(spec: ScenarioSpec, source: &Source) -> Checked<Scenario> {
         workload,
         producer,
         consumer,
+        clients,
         matrix,
         faults,
         default_fault,
@@ -325,6 +339,55 @@ fn duration_of(spec: &Option<DurationSpec>, field: &str, default: &str) -> Check
 }
 
 /// A table of settings by name, each checked against its layer.
+/// `[producer]` apart: librdkafka's settings (plain keys and `[producer.rdkafka]`), with their
+/// positions for the checks that follow, and each other client's table, checked here.
+#[allow(clippy::type_complexity)]
+fn split_clients(
+    table: &ClientSettingsSpec,
+    role: ClientRole,
+) -> Checked<(PropertiesSpec, BTreeMap<ClientKind, BTreeMap<String, String>>)> {
+    let section = match role {
+        ClientRole::Consumer => "consumer",
+        _ => "producer",
+    };
+    let mut librdkafka = PropertiesSpec::new();
+    let mut clients = BTreeMap::new();
+    for (key, entry) in table {
+        let settings = match entry.get_ref() {
+            SettingOrTable::Setting(value) => {
+                librdkafka.insert(key.clone(), Spanned::new(entry.span(), value.clone()));
+                continue;
+            }
+            SettingOrTable::Table(settings) => settings,
+        };
+        let client: ClientKind = key.get_ref().parse().map_err(|_| {
+            Diagnostic::new(
+                key.span(),
+                format!(
+                    "[{section}.{}] is not a client's table; clients are {} (a librdkafka setting is a plain key of [{section}])",
+                    key.get_ref(),
+                    ClientKind::names()
+                ),
+            )
+        })?;
+        if client == ClientKind::Rdkafka {
+            librdkafka.extend(settings.iter().map(|(k, v)| (k.clone(), v.clone())));
+            continue;
+        }
+        let mut resolved = BTreeMap::new();
+        for (name, value) in settings {
+            let text = value.get_ref().to_property_string();
+            client_settings::check(client, role, name.get_ref(), &text).map_err(|e| match e {
+                SettingError::Name(m) => Diagnostic::new(name.span(), m),
+                SettingError::Value(m) => Diagnostic::new(value.span(), m),
+            })?;
+            resolved.insert(name.get_ref().clone(), text);
+        }
+        clients.insert(client, resolved);
+    }
+    Ok((librdkafka, clients))
+}
+
 fn properties(layer: Layer, table: &PropertiesSpec) -> Checked<BTreeMap<String, String>> {
     let mut resolved = BTreeMap::new();
     for (key, value) in table {

@@ -73,6 +73,58 @@ impl<'de> Deserialize<'de> for PropertyValue {
 /// A table of settings by their own names: `"linger.ms" = 5`.
 pub type PropertiesSpec = BTreeMap<Spanned<String>, Spanned<PropertyValue>>;
 
+/// `[producer]` or `[consumer]`: librdkafka settings as plain keys, and a table per client
+/// (`[producer.sarama]`) for that client's own settings.
+pub type ClientSettingsSpec = BTreeMap<Spanned<String>, Spanned<SettingOrTable>>;
+
+/// One entry of `[producer]`: a librdkafka setting, or a client's table.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SettingOrTable {
+    Setting(PropertyValue),
+    Table(PropertiesSpec),
+}
+
+impl<'de> Deserialize<'de> for SettingOrTable {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct EntryVisitor;
+        impl<'de> Visitor<'de> for EntryVisitor {
+            type Value = SettingOrTable;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string, integer, float, boolean or a client's table")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<SettingOrTable, E> {
+                Ok(SettingOrTable::Setting(PropertyValue::Str(v.to_string())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<SettingOrTable, E> {
+                Ok(SettingOrTable::Setting(PropertyValue::Str(v)))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<SettingOrTable, E> {
+                Ok(SettingOrTable::Setting(PropertyValue::Int(v)))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<SettingOrTable, E> {
+                i64::try_from(v)
+                    .map(|v| SettingOrTable::Setting(PropertyValue::Int(v)))
+                    .map_err(|_| E::custom("integer out of range"))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<SettingOrTable, E> {
+                Ok(SettingOrTable::Setting(PropertyValue::Float(v)))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<SettingOrTable, E> {
+                Ok(SettingOrTable::Setting(PropertyValue::Bool(v)))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SettingOrTable, A::Error> {
+                let mut table = PropertiesSpec::new();
+                while let Some(key) = map.next_key::<Spanned<String>>()? {
+                    let value = map.next_value::<Spanned<PropertyValue>>()?;
+                    table.insert(key, value);
+                }
+                Ok(SettingOrTable::Table(table))
+            }
+        }
+        deserializer.deserialize_any(EntryVisitor)
+    }
+}
+
 /// Matrix values to match: `{ acks = "all", "enable.idempotence" = true }` (in `when`, `exclude`).
 pub type SelectorSpec = BTreeMap<Spanned<String>, Spanned<PropertyValue>>;
 
@@ -93,12 +145,13 @@ pub struct ScenarioSpec {
     pub cluster: Option<Spanned<ClusterSpec>>,
     pub topic: Option<Spanned<TopicSpec>>,
     pub workload: Option<Spanned<WorkloadSpec>>,
-    /// librdkafka producer properties for every cell.
+    /// Producer settings for every cell: librdkafka's by their names, plus one table per other
+    /// client by that client's names (`[producer.sarama]`, `[producer.java]`).
     #[serde(default)]
-    pub producer: PropertiesSpec,
-    /// librdkafka consumer properties for every cell.
+    pub producer: ClientSettingsSpec,
+    /// Consumer settings, the same way.
     #[serde(default)]
-    pub consumer: PropertiesSpec,
+    pub consumer: ClientSettingsSpec,
     pub matrix: Option<Spanned<MatrixSpec>>,
     /// Named fault schedules; the matrix key `fault` picks one per cell.
     #[serde(default)]

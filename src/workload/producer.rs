@@ -39,6 +39,9 @@ const MAX_CATCH_UP: Duration = Duration::from_millis(100);
 
 pub const NO_REPORT_AT_END: &str = "no delivery report by the end of the run";
 pub const NO_REPORT_KILLED: &str = "no delivery report before the producer was killed";
+/// The harness's word for a seq a worker left without an outcome when it exited by itself (a
+/// worker that breaks the protocol's graceful stop, or crashes).
+pub const NO_REPORT_EXITED: &str = "the worker exited without reporting it";
 
 /// The one outcome of one message, as the producer reports it.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,6 +61,8 @@ pub struct Report {
 /// Where a producer says what it does: the worker's stdout (protocol lines) or, in-process, the
 /// runner's event channel.
 pub trait ProducerSink: Send + Sync {
+    /// The client exists and sending begins.
+    fn ready(&self) {}
     /// Message `seq` is about to be handed to the client.
     fn sending(&self, seq: u64, partition: Option<i32>);
     fn outcome(&self, report: Report);
@@ -409,6 +414,7 @@ pub fn run_producer_worker(config: ProducerConfig, sink: Arc<dyn ProducerSink>, 
     let producer: BaseProducer<DeliveryContext> =
         client_config(&harness, &config.properties).create_with_context(context).map_err(|e| creation_error(&who, e))?;
     let encoder = Encoder::new(&config.run_id, config.id, config.payload_bytes)?;
+    producer.context().sink.ready();
     let shared = Arc::new(Shared {
         next_seq: AtomicU64::new(config.first_seq),
         deadline: Instant::now() + config.duration,

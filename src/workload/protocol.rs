@@ -244,6 +244,10 @@ impl LineSink for StdoutSink {
 
 /// A producer worker's reports, as lines.
 impl super::producer::ProducerSink for StdoutSink {
+    fn ready(&self) {
+        self.emit(&Line::Ready { pid: Some(std::process::id()) });
+    }
+
     fn sending(&self, seq: u64, partition: Option<i32>) {
         self.emit(&Line::Sending { seq, partition });
     }

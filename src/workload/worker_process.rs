@@ -14,7 +14,7 @@
 //! Ctrl-C at the terminal reaches the runner only, which then stops them itself.
 
 use super::consumer_state::ConsumerState;
-use super::producer::{send_event, ProducerProgress, Report, NO_REPORT_AT_END, NO_REPORT_KILLED};
+use super::producer::{send_event, ProducerProgress, Report, NO_REPORT_EXITED, NO_REPORT_KILLED};
 use super::protocol::{Line as WorkerLine, Role, WorkerConfig};
 use super::{emit, EventSender, TimedEvent};
 use crate::error::{Error, Result};
@@ -85,8 +85,56 @@ impl WorkerLauncher {
             }
             ClientKind::Java => {
                 let jar = built(self.workers_dir.join("java/target/kafka-chaos-worker.jar"), "make workers")?;
-                Ok((PathBuf::from("java"), vec!["-jar".into(), jar.display().to_string()]))
+                // A quick start on two cores: the client's own code, not the JIT, is under test.
+                let jvm = ["-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-XX:-UsePerfData", "-jar"];
+                let mut args: Vec<String> = jvm.iter().map(|a| a.to_string()).collect();
+                args.push(jar.display().to_string());
+                Ok((PathBuf::from("java"), args))
             }
+        }
+    }
+}
+
+impl WorkerLauncher {
+    /// Start `client`'s worker with an empty config, which every worker must refuse with exit 2
+    /// (docs/worker-protocol.md): proof that it is built and its runtime starts. Returns what was
+    /// run and how long it took.
+    pub fn probe(&self, client: ClientKind) -> Result<String> {
+        let (program, args) = self.command(client)?;
+        let started = Instant::now();
+        let mut child = Command::new(&program)
+            .args(&args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| Error::io(format!("cannot start {}", program.display()), e))?;
+        if let Some(mut stdin) = child.stdin.take() {
+            let _ = stdin.write_all(b"{}\n");
+        }
+        let deadline = started + Duration::from_secs(30);
+        let status = loop {
+            if let Some(status) = child.try_wait().map_err(|e| Error::io("cannot wait for a worker", e))? {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(Error::infra(format!(
+                    "{} did not answer an empty config within 30 s",
+                    program.display()
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let line = format!("{} {}", program.display(), args.join(" "));
+        match status.code() {
+            Some(2) => Ok(format!("{} (starts and refuses an empty config in {:.1} s)", line.trim(), started.elapsed().as_secs_f64())),
+            other => Err(Error::infra(format!(
+                "{} answered an empty config with {} instead of exit 2 (its stderr is in cells/<cell>/*.log of a run)",
+                line.trim(),
+                other.map_or("a signal".to_string(), |c| format!("exit {c}"))
+            ))),
         }
     }
 }
@@ -724,7 +772,7 @@ impl Supervisor {
             _ => now,
         };
         for (seq, partition) in self.producer.abandon() {
-            let why = if killed { NO_REPORT_KILLED } else { NO_REPORT_AT_END };
+            let why = if killed { NO_REPORT_KILLED } else { NO_REPORT_EXITED };
             let report = Report {
                 seq,
                 outcome: SendOutcome::Unknown,

@@ -1,0 +1,77 @@
+package kafkachaos.worker;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Properties;
+import org.junit.jupiter.api.Test;
+
+class WorkerConfigTest {
+    private static final String PRODUCER = "{\"protocol\":1,\"role\":\"producer\",\"id\":2,\"run_id\":\"r\","
+            + "\"bootstrap_servers\":\"b:1\",\"topic\":\"t\",\"partitions\":4,\"rate\":10,\"payload_bytes\":64,"
+            + "\"routing\":\"round-robin\",\"duration_ms\":1000,\"first_seq\":5,\"max_messages\":null,"
+            + "\"max_in_flight\":0,\"acks\":\"all\",\"idempotence\":false,\"properties\":{\"linger.ms\":\"5\"}}";
+
+    private static String consumer(String commit, String properties) {
+        return "{\"protocol\":1,\"role\":\"consumer\",\"id\":1,\"run_id\":\"r\",\"bootstrap_servers\":\"b:1\","
+                + "\"topic\":\"t\",\"group_id\":\"g\",\"commit\":\"" + commit + "\",\"properties\":" + properties + "}";
+    }
+
+    @Test
+    void a_producer_config_reads_with_the_harness_defaults() throws ConfigError {
+        WorkerConfig c = WorkerConfig.parse(PRODUCER);
+        assertEquals(WorkerConfig.Role.PRODUCER, c.role);
+        assertEquals(5, c.firstSeq);
+        assertNull(c.maxMessages);
+        assertEquals(1, c.maxInFlight, "0 means 1, as for the rdkafka worker");
+        assertEquals(Integer.valueOf(3), c.routing.partitionOf(5, 2, 4), "(seq + id) % partitions");
+        Properties p = ProducerWorker.clientProperties(c);
+        assertEquals("all", p.get("acks"));
+        assertEquals("false", p.get("enable.idempotence"), "set explicitly both ways");
+        assertEquals("5", p.get("linger.ms"));
+    }
+
+    @Test
+    void hash_routing_sets_no_partition() throws ConfigError {
+        WorkerConfig c = WorkerConfig.parse(PRODUCER.replace("round-robin", "hash"));
+        assertNull(c.routing.partitionOf(5, 2, 4));
+        assertEquals(Integer.valueOf(1), WorkerConfig.parse(PRODUCER.replace("round-robin", "partition:1"))
+                .routing.partitionOf(5, 2, 4));
+    }
+
+    @Test
+    void consumer_defaults_and_commit_modes() throws ConfigError {
+        Properties auto = ConsumerWorker.clientProperties(WorkerConfig.parse(consumer("auto", "{}")));
+        assertEquals("true", auto.get("enable.auto.commit"));
+        assertEquals("earliest", auto.get("auto.offset.reset"));
+        assertEquals("6000", auto.get("session.timeout.ms"));
+        assertEquals("1000", auto.get("heartbeat.interval.ms"));
+        assertEquals("classic", auto.get("group.protocol"));
+        assertEquals(AutoCommitLines.class.getName(), auto.get("interceptor.classes"));
+        Properties manual = ConsumerWorker.clientProperties(
+                WorkerConfig.parse(consumer("manual-sync", "{\"session.timeout.ms\":\"10000\"}")));
+        assertEquals("false", manual.get("enable.auto.commit"));
+        assertEquals("10000", manual.get("session.timeout.ms"));
+        assertNull(manual.get("interceptor.classes"));
+    }
+
+    @Test
+    void invalid_configs_are_refused_with_a_reason() {
+        String[][] cases = {
+                {consumer("auto-store-after-process", "{}"), "auto-store-after-process"},
+                {consumer("manual-sync", "{\"Consumer.Offsets.AutoCommit.Enable\":\"true\"}"), "not a kafka-clients"},
+                {consumer("manual-sync", "{\"enable.auto.commit\":\"true\"}"), "set by the harness"},
+                {consumer("manual-sync", "{\"group.id\":\"x\"}"), "set by the harness"},
+                {PRODUCER.replace("\"linger.ms\"", "\"acks\""), "set by the harness"},
+                {PRODUCER.replace("\"protocol\":1", "\"protocol\":2"), "protocol 2"},
+                {PRODUCER.replace("round-robin", "partition:4"), "partition:4"},
+                {"not json", "not valid JSON"},
+        };
+        for (String[] c : cases) {
+            ConfigError e = assertThrows(ConfigError.class, () -> WorkerConfig.parse(c[0]), c[0]);
+            assertTrue(e.getMessage().contains(c[1]), e.getMessage());
+        }
+    }
+}

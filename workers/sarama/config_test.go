@@ -1,0 +1,120 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+)
+
+func producerConfig(t *testing.T, extra string) (*Config, *sarama.Config, error) {
+	t.Helper()
+	line := `{"protocol":1,"role":"producer","id":1,"run_id":"r","bootstrap_servers":"b:9092","topic":"t","partitions":4` + extra + `}`
+	cfg, err := parseConfig([]byte(line))
+	if err != nil {
+		return nil, nil, err
+	}
+	sc, err := saramaConfig(cfg)
+	return cfg, sc, err
+}
+
+func consumerConfig(t *testing.T, commit, properties string) (*sarama.Config, error) {
+	t.Helper()
+	line := fmt.Sprintf(`{"protocol":1,"role":"consumer","id":1,"run_id":"r","bootstrap_servers":"b:9092","topic":"t","group_id":"g","commit":%q,"properties":{%s}}`, commit, properties)
+	cfg, err := parseConfig([]byte(line))
+	if err != nil {
+		return nil, err
+	}
+	return saramaConfig(cfg)
+}
+
+func TestAcksAndIdempotenceMapToSaramasSettings(t *testing.T) {
+	for acks, want := range map[string]sarama.RequiredAcks{`"0"`: sarama.NoResponse, `"1"`: sarama.WaitForLocal, `"all"`: sarama.WaitForAll} {
+		_, sc, err := producerConfig(t, `,"acks":`+acks)
+		if err != nil || sc.Producer.RequiredAcks != want {
+			t.Errorf("acks %s: %v, %v; want %v", acks, sc.Producer.RequiredAcks, err, want)
+		}
+	}
+	_, sc, err := producerConfig(t, `,"acks":"all","idempotence":true`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sc.Producer.Idempotent || sc.Net.MaxOpenRequests != 1 || sc.Producer.RequiredAcks != sarama.WaitForAll ||
+		!sc.Version.IsAtLeast(sarama.V0_11_0_0) || !sc.Producer.Return.Successes || !sc.Producer.Return.Errors {
+		t.Errorf("idempotence: %+v", sc.Producer)
+	}
+	if _, _, err := producerConfig(t, `,"acks":"1","idempotence":true`); err == nil || !isConfigError(err) {
+		t.Errorf("idempotence with acks 1: %v, want a config error", err)
+	}
+}
+
+func TestTheDefaultVersionSpeaksToKafka4(t *testing.T) {
+	// Kafka 4 removed the request versions of brokers before 2.1 (KIP-896).
+	_, sc, err := producerConfig(t, "")
+	if err != nil || !sc.Version.IsAtLeast(sarama.V2_1_0_0) {
+		t.Fatalf("default version %v, %v", sc.Version, err)
+	}
+	_, sc, err = producerConfig(t, `,"properties":{"Version":"3.7.0"}`)
+	if err != nil || sc.Version != sarama.V3_7_0_0 {
+		t.Fatalf("Version 3.7.0: %v, %v", sc.Version, err)
+	}
+}
+
+func TestRoutingChoosesThePartitioner(t *testing.T) {
+	_, sc, _ := producerConfig(t, `,"routing":"round-robin"`)
+	if got := fmt.Sprintf("%T", sc.Producer.Partitioner("t")); got != "*sarama.manualPartitioner" {
+		t.Errorf("round-robin routing uses %s", got)
+	}
+	_, sc, _ = producerConfig(t, `,"routing":"hash"`)
+	if got := fmt.Sprintf("%T", sc.Producer.Partitioner("t")); got != "*sarama.hashPartitioner" {
+		t.Errorf("hash routing uses %s", got)
+	}
+	if _, _, err := producerConfig(t, `,"routing":"round-robin","properties":{"Producer.Partitioner":"random"}`); err == nil || !isConfigError(err) {
+		t.Errorf("an explicit partition with the random partitioner: %v", err)
+	}
+	cfg, _, _ := producerConfig(t, `,"routing":"round-robin"`)
+	w := &producerWorker{cfg: cfg}
+	if p := w.partitionOf(6); p == nil || *p != 3 { // (6 + id 1) % 4
+		t.Errorf("seq 6 of producer 1 goes to %v, want 3", p)
+	}
+}
+
+func TestDeliveryBoundFollowsSaramasRetries(t *testing.T) {
+	sc := sarama.NewConfig()
+	// 4 attempts of at most 30 s (Net.ReadTimeout > Producer.Timeout), 3 backoffs of 100 ms, margin.
+	if got, want := deliveryBound(sc), 4*30*time.Second+300*time.Millisecond+flushMargin; got != want {
+		t.Errorf("default bound %v, want %v", got, want)
+	}
+	sc.Producer.Retry.Max = 1000
+	if got := deliveryBound(sc); got != maxDeliveryBound {
+		t.Errorf("bound %v, want the cap %v", got, maxDeliveryBound)
+	}
+}
+
+func TestConsumerDefaultsAndCommitModes(t *testing.T) {
+	for mode, autoCommit := range map[string]bool{"auto-store-after-process": true, "before-process": true, "manual-sync": false} {
+		sc, err := consumerConfig(t, mode, "")
+		if err != nil {
+			t.Fatalf("%s: %v", mode, err)
+		}
+		if sc.Consumer.Offsets.AutoCommit.Enable != autoCommit {
+			t.Errorf("%s: auto-commit %v", mode, sc.Consumer.Offsets.AutoCommit.Enable)
+		}
+		if sc.Consumer.Offsets.Initial != sarama.OffsetOldest || sc.Consumer.Group.Session.Timeout != 6*time.Second ||
+			sc.Consumer.Group.Heartbeat.Interval != time.Second || sc.Consumer.Offsets.AutoCommit.Interval != time.Second ||
+			!sc.Consumer.Return.Errors || sc.Consumer.Group.Rebalance.GroupStrategies[0].Name() != sarama.RangeBalanceStrategyName {
+			t.Errorf("%s: harness defaults not set: %+v", mode, sc.Consumer)
+		}
+	}
+	sc, err := consumerConfig(t, "manual-sync", `"Consumer.Group.Session.Timeout":"10s","Consumer.Offsets.Initial":"newest"`)
+	if err != nil || sc.Consumer.Group.Session.Timeout != 10*time.Second || sc.Consumer.Offsets.Initial != sarama.OffsetNewest {
+		t.Errorf("properties do not override the harness's defaults: %v", err)
+	}
+	for _, mode := range []string{"auto", "manual-async", "sometimes"} {
+		if _, err := consumerConfig(t, mode, ""); err == nil || !isConfigError(err) || !strings.Contains(err.Error(), mode) {
+			t.Errorf("commit mode %s: %v, want a config error naming it", mode, err)
+		}
+	}
+}
