@@ -17,12 +17,16 @@ use crate::faults::{self, Victim};
 use crate::history::{Event, FaultEvent, FaultPhase, StepEvent, StepState};
 use crate::scenario::{FaultActionKind, FaultStep, Trigger};
 use crate::workload::{ConsumerState, EventSender, ProducerTracker, TimedEvent, WorkerProcess};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 /// How often conditions are looked at. Short: a condition can hold for a few hundred ms only.
 const POLL: Duration = Duration::from_millis(10);
+/// How often a condition on a worker that reports no automatic commits reads the broker's.
+const BROKER_OFFSETS_EVERY: Duration = Duration::from_millis(500);
+const BROKER_OFFSETS_TIMEOUT: Duration = Duration::from_secs(5);
 /// A graceful stop of a consumer worker may take this long before it is killed.
 const CONSUMER_STOP_TIMEOUT: Duration = Duration::from_secs(20);
 /// A producer stops by flushing what it has in flight, up to its client's delivery timeout.
@@ -204,6 +208,9 @@ impl Schedule {
     ) -> std::result::Result<Met, String> {
         let since = Instant::now();
         let mut best = 0u64;
+        // For a worker that reports no automatic commits: the group's offsets on the broker.
+        let mut broker_offsets: BTreeMap<i32, i64> = BTreeMap::new();
+        let mut broker_read: Option<Instant> = None;
         loop {
             if *self.ended.borrow() {
                 return Err(format!("the run ended before {when} (at most {best} were seen)"));
@@ -229,11 +236,25 @@ impl Schedule {
                 Trigger::CommittedNotProcessed { count, consumer } | Trigger::ProcessedNotCommitted { count, consumer } => {
                     let mut consumers = self.targets.consumers.lock().await;
                     if let Some(c) = consumers.get_mut(consumer as usize).filter(|c| c.is_alive() && !c.is_paused()) {
-                        let seen = measure(when, &c.state());
+                        let from_broker = !c.reports_commits();
+                        if from_broker && broker_read.is_none_or(|at| at.elapsed() >= BROKER_OFFSETS_EVERY) {
+                            broker_offsets = self.group_offsets(c).await.unwrap_or(broker_offsets);
+                            broker_read = Some(Instant::now());
+                        }
+                        let seen = measure(when, &c.state().with_group_offsets(&broker_offsets));
                         best = best.max(seen);
                         if seen >= count {
                             let drained = c.freeze().await.map_err(|e| e.to_string())?;
-                            let exact = measure(when, &c.state());
+                            // Frozen, the worker commits nothing more: the broker's offsets now
+                            // are its exact commits.
+                            let exact_offsets = match from_broker {
+                                true => match self.group_offsets(c).await {
+                                    Ok(offsets) => Some(offsets),
+                                    Err(_) => None,
+                                },
+                                false => Some(BTreeMap::new()),
+                            };
+                            let exact = exact_offsets.map_or(0, |o| measure(when, &c.state().with_group_offsets(&o)));
                             if drained && exact >= count {
                                 return Ok(Met {
                                     why: format!(
@@ -250,6 +271,14 @@ impl Schedule {
             }
             tokio::time::sleep(POLL).await;
         }
+    }
+
+    /// The committed offsets of `consumer`'s group, per partition, as the broker holds them.
+    async fn group_offsets(&self, consumer: &WorkerProcess) -> Result<BTreeMap<i32, i64>> {
+        let bootstrap = self.targets.cluster.bootstrap_servers();
+        let group = &consumer.config().group_id;
+        let lag = crate::workload::lag(&bootstrap, group, &self.targets.topic, BROKER_OFFSETS_TIMEOUT).await?;
+        Ok(lag.partitions.iter().filter_map(|p| Some((p.partition, p.committed?))).collect())
     }
 
     async fn thaw(&self, frozen: Option<u32>) {

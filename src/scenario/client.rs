@@ -44,6 +44,15 @@ impl ClientKind {
         }
     }
 
+    /// Whether the worker writes a `commit` line for every commit in `mode`. sarama reports no
+    /// automatic commit, so the runner reads the group's offsets from the broker instead.
+    pub fn reports_commits(self, mode: CommitMode) -> bool {
+        !matches!(
+            (self, mode),
+            (ClientKind::Sarama, CommitMode::AutoStoreAfterProcess | CommitMode::BeforeProcess)
+        )
+    }
+
     /// Why the client cannot express `mode`, if it cannot.
     pub fn check_commit(self, mode: CommitMode) -> Result<(), String> {
         if self.commit_modes().contains(&mode) {

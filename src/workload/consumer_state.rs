@@ -87,6 +87,19 @@ impl ConsumerState {
             .sum()
     }
 
+    /// This state with the group's committed offsets as the broker holds them (for a client
+    /// whose automatic commits write no lines: sarama). Read while the worker is frozen, they
+    /// are its exact commits.
+    pub fn with_group_offsets(&self, committed: &BTreeMap<i32, i64>) -> ConsumerState {
+        let mut merged = self.clone();
+        for (&partition, &offset) in committed {
+            if merged.assigned.contains(&partition) {
+                merged.committed(partition, offset);
+            }
+        }
+        merged
+    }
+
     fn held(&self) -> impl Iterator<Item = &Progress> {
         self.assigned.iter().filter_map(|p| self.progress.get(p))
     }
@@ -128,6 +141,21 @@ mod tests {
         s.assign(&[2]);
         s.processed(2, 1500);
         assert_eq!(s.processed_not_committed(), 1, "a new assignment starts a new baseline");
+    }
+
+    #[test]
+    fn group_offsets_from_the_broker_count_as_commits_of_held_partitions() {
+        let mut s = ConsumerState::default();
+        s.assign(&[0]);
+        for offset in 0..100 {
+            s.processed(0, offset);
+        }
+        assert_eq!(s.processed_not_committed(), 100, "no commit line: sarama's auto-commit writes none");
+        let merged = s.with_group_offsets(&BTreeMap::from([(0, 60), (1, 500)]));
+        assert_eq!(merged.processed_not_committed(), 40);
+        assert_eq!(merged.committed_not_processed(), 0, "partition 1 is not held");
+        let ahead = s.with_group_offsets(&BTreeMap::from([(0, 300)]));
+        assert_eq!(ahead.committed_not_processed(), 200);
     }
 
     #[test]

@@ -292,6 +292,11 @@ impl WorkerProcess {
         self.config.id
     }
 
+    /// Whether its lines show every commit (see `ClientKind::reports_commits`).
+    pub fn reports_commits(&self) -> bool {
+        self.client.reports_commits(self.config.commit)
+    }
+
     pub fn role(&self) -> Role {
         self.config.role
     }

@@ -36,8 +36,9 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  *   <li>{@code manual-sync}: {@code commitSync(offsets)} of processed offsets + 1.</li>
  *   <li>{@code manual-async}: {@code commitAsync(offsets, callback)}; the {@code commit} line comes
  *       from the callback; {@code commitSync} before partitions are revoked and at the stop.</li>
- *   <li>{@code before-process}: {@code commitSync} of a record's offset + 1 on receipt, before
- *       processing it.</li>
+ *   <li>{@code before-process}: at-most-once as Java users write it: after each poll,
+ *       {@code commitSync} of everything it returned, then processing ({@code commit_every} does
+ *       not apply).</li>
  * </ul>
  * Explicit modes commit when {@code commit_every} records are pending or
  * {@code commit_interval_ms} has passed since the last commit, once polls have found nothing
@@ -145,6 +146,14 @@ public final class ConsumerWorker {
             }
             idleSince = 0;
             // What one poll returned is the buffer: all of it is processed, even after a stop.
+            if (config.commit == WorkerConfig.CommitMode.BEFORE_PROCESS) {
+                // At-most-once as Java users write it: poll, commitSync what was received, then
+                // process. Everything one poll returned is committed before any of it is processed.
+                for (ConsumerRecord<byte[], byte[]> record : records) {
+                    note(record.partition(), record.offset() + 1);
+                }
+                commitPending(true, null);
+            }
             for (ConsumerRecord<byte[], byte[]> record : records) {
                 receive(record);
             }
@@ -153,9 +162,6 @@ public final class ConsumerWorker {
     }
 
     private void receive(ConsumerRecord<byte[], byte[]> record) {
-        if (config.commit == WorkerConfig.CommitMode.BEFORE_PROCESS && note(record.partition(), record.offset() + 1)) {
-            commitPending(true, null);
-        }
         process(record);
         if (config.commit == WorkerConfig.CommitMode.MANUAL_SYNC || config.commit == WorkerConfig.CommitMode.MANUAL_ASYNC) {
             if (note(record.partition(), record.offset() + 1)) {
