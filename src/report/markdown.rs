@@ -36,6 +36,7 @@ pub fn render(data: &ReportData) -> String {
         duration(s.wall_time_s)
     );
     cells_table(&mut out, &s.cells);
+    clients_side_by_side(&mut out, &s.cells);
     failed_expectations(&mut out, &s.cells);
     no_verdict(&mut out, &s.cells);
     schedules(&mut out, data);
@@ -98,6 +99,71 @@ fn cells_table(out: &mut String, cells: &[CellSummary]) {
         let _ = writeln!(out, "| {} |", row.join(" | "));
     }
     out.push('\n');
+}
+
+/// With more than one client in the matrix: one row per configuration and fault, one column per
+/// client, so the same faults read across the clients.
+fn clients_side_by_side(out: &mut String, cells: &[CellSummary]) {
+    let clients: Vec<&str> = {
+        let mut seen = Vec::new();
+        for c in cells.iter().filter_map(|c| c.config.get("client")) {
+            if !seen.contains(&c.as_str()) {
+                seen.push(c.as_str());
+            }
+        }
+        seen
+    };
+    if clients.len() < 2 {
+        return;
+    }
+    // The configuration without its client, in order of first appearance.
+    let rest = |c: &CellSummary| -> Vec<(String, String)> {
+        c.config.iter().filter(|(k, _)| k.as_str() != "client").map(|(k, v)| (k.clone(), v.clone())).collect()
+    };
+    let mut rows: Vec<Vec<(String, String)>> = Vec::new();
+    for cell in cells {
+        let r = rest(cell);
+        if !rows.contains(&r) {
+            rows.push(r);
+        }
+    }
+    let _ = writeln!(out, "## Same faults, {} clients
+", clients.len());
+    let _ = writeln!(out, "| configuration | {} |", clients.join(" | "));
+    let _ = writeln!(out, "|---|{}", "---|".repeat(clients.len()));
+    for row in rows {
+        let label = row.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ");
+        let columns: Vec<String> = clients
+            .iter()
+            .map(|client| {
+                let runs: Vec<String> = cells
+                    .iter()
+                    .filter(|c| c.config.get("client").map(String::as_str) == Some(client) && rest(c) == row)
+                    .map(anomalies)
+                    .collect();
+                if runs.is_empty() { "–".into() } else { runs.join("<br>") }
+            })
+            .collect();
+        let _ = writeln!(out, "| {} | {} |", cell_text(&label), columns.join(" | "));
+    }
+    out.push('\n');
+}
+
+/// `✅ lost 752, redelivered 2,002` (or `✅ none`): a cell's verdict and its non-zero key counts.
+fn anomalies(cell: &CellSummary) -> String {
+    let mark = verdict_mark(cell.verdict);
+    let Some(counts) = &cell.counts else { return format!("{mark} (no analysis)") };
+    let found: Vec<String> = Outcome::KEY_COUNTS
+        .iter()
+        .filter_map(|o| {
+            if !o.judged_in(cell) {
+                return Some(format!("{} ?", o.name()));
+            }
+            let n = o.count(counts).unwrap_or_default();
+            (n > 0).then(|| format!("{} {}", o.name(), thousands(n)))
+        })
+        .collect();
+    if found.is_empty() { format!("{mark}: none") } else { format!("{mark}: {}", found.join(", ")) }
 }
 
 fn failed_expectations(out: &mut String, cells: &[CellSummary]) {
@@ -291,6 +357,21 @@ mod tests {
             "{md}"
         );
         assert!(!md.contains("duplicated <= 10"), "passed expectations are not listed: {md}");
+    }
+
+    #[test]
+    fn several_clients_read_side_by_side() {
+        let mut summary = fixture::summary();
+        let md = render(&fixture::data(&summary));
+        assert!(!md.contains("## Same faults"), "one client: no comparison: {md}");
+        let mut other = summary.cells[0].clone();
+        other.id = format!("{}_java", other.id);
+        other.config.insert("client".into(), "java".into());
+        summary.cells[0].config.insert("client".into(), "sarama".into());
+        summary.cells.push(other);
+        let md = render(&fixture::data(&summary));
+        assert!(md.contains("## Same faults, 2 clients\n\n| configuration | sarama | java |"), "{md}");
+        assert!(md.contains("| acks=1 fault=leader-kill | ❌ fail: lost 2, duplicated 1 | ❌ fail: lost 2, duplicated 1 |"), "{md}");
     }
 
     #[test]

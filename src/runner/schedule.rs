@@ -248,10 +248,7 @@ impl Schedule {
                             // Frozen, the worker commits nothing more: the broker's offsets now
                             // are its exact commits.
                             let exact_offsets = match from_broker {
-                                true => match self.group_offsets(c).await {
-                                    Ok(offsets) => Some(offsets),
-                                    Err(_) => None,
-                                },
+                                true => self.group_offsets(c).await.ok(),
                                 false => Some(BTreeMap::new()),
                             };
                             let exact = exact_offsets.map_or(0, |o| measure(when, &c.state().with_group_offsets(&o)));

@@ -109,7 +109,7 @@ pub fn resolve(spec: ScenarioSpec, source: &Source) -> Checked<Scenario> {
 
     cell_checks::check_min_insync(&cluster_spec, &topic_spec, &matrix_spec.axes, &matrix, &topic)?;
     cell_checks::check_idempotence(&matrix_spec.axes, &matrix, &producer_spec)?;
-    cell_checks::check_clients(&matrix_spec.axes, &matrix)?;
+    cell_checks::check_clients(&matrix_spec.axes, &matrix, workload.consumers)?;
 
     let expectations = spec
         .expect

@@ -262,3 +262,37 @@ fn a_missing_file_is_invalid_input() {
     };
     assert!(e.starts_with("cannot read scenario no/such/file.toml: "), "{e}");
 }
+
+#[test]
+fn client_tables_are_checked_by_each_clients_own_names() {
+    let cases = [
+        ("name = \"x\"\n[producer.sarama]\n\"Producer.Retry.Maxx\" = 3\n", "s.toml:3:1: \"Producer.Retry.Maxx\" is not a sarama setting"),
+        ("name = \"x\"\n[producer.sarama]\n\"Producer.Retry.Backoff\" = 100\n", "s.toml:3:28: Producer.Retry.Backoff = \"100\": not a duration"),
+        ("name = \"x\"\n[producer.java]\nacks = \"all\"\n", "s.toml:3:1: acks is set by the harness for every java cell; use the common key `acks`"),
+        ("name = \"x\"\n[consumer.java]\n\"linger.ms\" = 5\n", "s.toml:3:1: \"linger.ms\" is not a kafka-clients consumer setting in [consumer.java]; it is a producer setting"),
+        ("name = \"x\"\n[producer.kafka]\n\"a\" = 1\n", "s.toml:2:11: [producer.kafka] is not a client's table; clients are rdkafka, sarama, java"),
+        ("name = \"x\"\n[matrix]\nclient = [\"rdkafka\", \"sarama\"]\ncommit = [\"auto\"]\n", "s.toml:4:11: client sarama cannot commit auto"),
+        ("name = \"x\"\n[matrix]\nclient = [\"java\"]\n\"linger.ms\" = [5, 50]\n", "s.toml:4:1: matrix key linger.ms is a librdkafka setting, but cells with client = \"java\" would not use it"),
+    ];
+    for (text, want) in cases {
+        let got = error(text);
+        assert!(got.starts_with(want), "for {text:?}\n got: {got}\nwant: {want}");
+    }
+}
+
+#[test]
+fn each_client_gets_its_own_table_and_the_common_keys() {
+    let text = "name = \"x\"\n[producer]\n\"linger.ms\" = 50\nacks = \"all\"\n[producer.sarama]\n\"Producer.Retry.Max\" = 3\n[producer.rdkafka]\n\"batch.size\" = 1000\n[consumer.java]\n\"max.poll.records\" = 100\n[matrix]\nclient = [\"rdkafka\", \"sarama\", \"java\"]\ncommit = [\"manual-sync\"]\n";
+    let s = parse(text).unwrap();
+    let plan = crate::plan::Plan::new(&s, 1);
+    let by_client = |c: ClientKind| plan.cells.iter().find(|cell| cell.client == c).unwrap();
+    let rdkafka = by_client(ClientKind::Rdkafka);
+    assert_eq!(rdkafka.producer.get("linger.ms").map(String::as_str), Some("50"));
+    assert_eq!(rdkafka.producer.get("batch.size").map(String::as_str), Some("1000"));
+    let sarama = by_client(ClientKind::Sarama);
+    assert_eq!(sarama.producer, BTreeMap::from([("Producer.Retry.Max".to_string(), "3".to_string())]));
+    assert_eq!(sarama.acks.as_deref(), Some("all"), "the common key reaches every client");
+    let java = by_client(ClientKind::Java);
+    assert!(java.producer.is_empty());
+    assert_eq!(java.consumer.get("max.poll.records").map(String::as_str), Some("100"));
+}
