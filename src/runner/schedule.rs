@@ -137,7 +137,9 @@ impl Schedule {
         previous_healed: Option<watch::Receiver<bool>>,
     ) -> std::result::Result<Fired, String> {
         let at = self.clock + Duration::from_millis(step.at_ms);
-        let deadline = at + Duration::from_millis(step.within_ms);
+        // `within` counts from when the step may start: its time, or when the step before it
+        // took effect, if that was later (a slow pause must not use up the next step's wait).
+        let deadline = at.max(Instant::now()) + Duration::from_millis(step.within_ms);
         let mut ended = self.ended.clone();
         tokio::select! {
             _ = tokio::time::sleep_until(at.into()) => {}

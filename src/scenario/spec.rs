@@ -303,7 +303,8 @@ pub struct FaultStepSpec {
     pub when: Option<Spanned<TriggerSpec>>,
     /// Wait until the previous step's heal is done before firing.
     pub after_heal: Option<Spanned<bool>>,
-    /// How long the step may wait for `when` or `after_heal`; default "60s".
+    /// How long the step may wait for `when` or `after_heal`, from its `at` or from when the
+    /// previous step took effect, whichever is later; default "60s".
     pub within: Option<DurationSpec>,
     /// Undo the fault this long after it took effect; absent: at the end of the run.
     pub heal_after: Option<DurationSpec>,
