@@ -20,8 +20,9 @@ package main
 //   - auto-store-after-process: Consumer.Offsets.AutoCommit.Enable, MarkMessage after processing.
 //   - manual-sync: auto-commit off, MarkMessage after processing, session.Commit() every
 //     commit_every records or commit_interval_ms, once nothing arrived or was processed for
-//     1 s (idle commit), and in Cleanup. `committing` lines before each Commit(); `commit` lines after it from what
-//     sarama's offset manager holds (offsets.go), since Commit() returns no error.
+//     1 s (idle commit), and in Cleanup. `committing` lines before each Commit(); `commit`
+//     lines after it from what sarama's offset manager holds (offsets.go), since Commit()
+//     returns no error.
 //   - before-process: auto-commit on, MarkMessage when a record is received, before it waits in
 //     the buffer and is processed.
 //   sarama reports nothing about its automatic commits, so the auto-commit modes write no
