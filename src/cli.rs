@@ -77,6 +77,11 @@ pub struct ClusterUpArgs {
     /// A broker setting, repeatable: --broker-config min.insync.replicas=2
     #[arg(long = "broker-config", value_name = "KEY=VALUE")]
     pub broker_config: Vec<String>,
+    /// Once the cluster is up, write it as an external cluster's [cluster] table to FILE, with
+    /// docker commands as its fault hooks: paste it into a scenario to run that scenario against
+    /// this cluster the way it would run against your own.
+    #[arg(long, value_name = "FILE")]
+    pub print_external: Option<PathBuf>,
     #[command(flatten)]
     pub image: ImageArgs,
 }

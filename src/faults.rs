@@ -3,7 +3,7 @@
 //! Broker faults are applied here; client faults (consumer, producer) by the runner, which owns
 //! the client processes.
 
-use crate::cluster::Cluster;
+use crate::cluster::{Cluster, Observed};
 use crate::error::{Error, Result};
 use crate::scenario::{FaultActionKind, FaultTarget};
 use std::time::Duration;
@@ -19,9 +19,9 @@ pub enum Victim {
 
 impl Victim {
     /// The name used in histories and reports: `broker-2`, `consumer-0`.
-    pub fn label(&self, cluster: &Cluster) -> String {
+    pub fn label(&self, cluster: &dyn Cluster) -> String {
         match self {
-            Victim::Node(id) => cluster.node(*id).map(|n| n.label()).unwrap_or_else(|_| format!("node-{id}")),
+            Victim::Node(id) => cluster.node_label(*id),
             Victim::Consumer(i) => format!("consumer-{i}"),
             Victim::Producer(i) => format!("producer-{i}"),
         }
@@ -32,7 +32,7 @@ impl Victim {
 const RESOLVE_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Resolve a target against the cluster as it is now, retrying while metadata is unavailable.
-pub async fn resolve(target: FaultTarget, cluster: &Cluster, topic: &str) -> Result<Vec<Victim>> {
+pub async fn resolve(target: FaultTarget, cluster: &dyn Cluster, topic: &str) -> Result<Vec<Victim>> {
     let began = std::time::Instant::now();
     loop {
         match resolve_once(target, cluster, topic).await {
@@ -43,18 +43,17 @@ pub async fn resolve(target: FaultTarget, cluster: &Cluster, topic: &str) -> Res
     }
 }
 
-async fn resolve_once(target: FaultTarget, cluster: &Cluster, topic: &str) -> Result<Vec<Victim>> {
-    let topology = cluster.running_topology()?;
+async fn resolve_once(target: FaultTarget, cluster: &dyn Cluster, topic: &str) -> Result<Vec<Victim>> {
     Ok(match target {
         FaultTarget::Leader(p) => {
-            let state = topology.partition(topic, p as i32).await?;
+            let state = cluster.partition(topic, p as i32).await?;
             let leader = state
                 .leader
                 .ok_or_else(|| Error::infra(format!("partition {p} has no leader to fault")))?;
             vec![Victim::Node(leader)]
         }
         FaultTarget::Followers(p) => {
-            let state = topology.partition(topic, p as i32).await?;
+            let state = cluster.partition(topic, p as i32).await?;
             state.followers().into_iter().map(Victim::Node).collect()
         }
         FaultTarget::Controller => vec![Victim::Node(cluster.active_controller().await?)],
@@ -68,20 +67,11 @@ async fn resolve_once(target: FaultTarget, cluster: &Cluster, topic: &str) -> Re
 }
 
 /// Apply `action` to a node; returns once the effect is observable.
-pub async fn break_node(cluster: &Cluster, action: FaultActionKind, id: i32) -> Result<Duration> {
-    match action {
-        FaultActionKind::Kill => cluster.kill(id).await,
-        FaultActionKind::Stop => cluster.stop(id).await,
-        FaultActionKind::Pause => cluster.pause(id).await,
-        FaultActionKind::Isolate => cluster.isolate(id).await,
-    }
+pub async fn break_node(cluster: &dyn Cluster, action: FaultActionKind, id: i32) -> Result<Observed> {
+    cluster.perform(action.abilities().0, id).await
 }
 
 /// Undo `action` on a node: restart, resume or reconnect.
-pub async fn heal_node(cluster: &Cluster, action: FaultActionKind, id: i32) -> Result<Duration> {
-    match action {
-        FaultActionKind::Kill | FaultActionKind::Stop => cluster.restart(id).await,
-        FaultActionKind::Pause => cluster.resume(id).await,
-        FaultActionKind::Isolate => cluster.heal(id).await,
-    }
+pub async fn heal_node(cluster: &dyn Cluster, action: FaultActionKind, id: i32) -> Result<Observed> {
+    cluster.perform(action.abilities().1, id).await
 }

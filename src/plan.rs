@@ -276,7 +276,7 @@ fn cell(scenario: &Scenario, index: usize, repetition: u32, id: String, config: 
     let fault = scenario.fault_name(config);
     let faults = scenario
         .fault_of(config)
-        .map(|f| draw_targets(&f.name, &f.steps, scenario.seed, repetition, scenario.cluster.brokers))
+        .map(|f| draw_targets(&f.name, &f.steps, scenario.seed, repetition, &scenario.cluster.broker_ids()))
         .unwrap_or_default();
     let expectations = scenario
         .expectations
@@ -306,7 +306,7 @@ fn cell(scenario: &Scenario, index: usize, repetition: u32, id: String, config: 
 /// Draw every `random-broker` of a schedule. The draw depends on the seed, the schedule, the step
 /// and the repetition, not on the cell: cells that differ only in client settings face the same
 /// broker failing, and `--only` does not change what a cell draws.
-fn draw_targets(schedule: &str, steps: &[FaultStep], seed: u64, repetition: u32, brokers: u16) -> Vec<FaultStep> {
+fn draw_targets(schedule: &str, steps: &[FaultStep], seed: u64, repetition: u32, brokers: &[u32]) -> Vec<FaultStep> {
     steps
         .iter()
         .enumerate()
@@ -316,7 +316,8 @@ fn draw_targets(schedule: &str, steps: &[FaultStep], seed: u64, repetition: u32,
             }
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
             rng.set_stream(stream_of(schedule, i, repetition));
-            let broker = rng.gen_range(1..=u32::from(brokers));
+            // Index into the ids: for 1..=N, the same draw as before external clusters.
+            let broker = brokers[rng.gen_range(1..=brokers.len()) - 1];
             FaultStep {
                 target: FaultTarget::Broker(broker),
                 drawn_from: Some(FaultTarget::RandomBroker),

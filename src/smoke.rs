@@ -1,7 +1,7 @@
 //! `cluster smoke`: every cluster operation, verified on a real 3-broker cluster, one step at a
 //! time. A step passes only when its effect was observed, never merely because a call returned.
 
-use crate::cluster::{topology::wait_until, Cluster};
+use crate::cluster::{topology::wait_until, Cluster, ContainerCluster};
 use crate::error::{Error, Result};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -25,7 +25,7 @@ pub struct Step {
 
 /// Run every step after the boot, calling `report` as each one is verified. Stops at the first
 /// step that cannot be verified: later steps depend on the earlier ones.
-pub async fn run(cluster: &Cluster, mut report: impl FnMut(&Step)) -> Result<Vec<Step>> {
+pub async fn run(cluster: &ContainerCluster, mut report: impl FnMut(&Step)) -> Result<Vec<Step>> {
     let mut steps = Vec::new();
     let mut record = |name: &str, observed: String, took: Duration| {
         let step = Step { name: name.to_string(), observed, took };
@@ -122,7 +122,7 @@ pub async fn run(cluster: &Cluster, mut report: impl FnMut(&Step)) -> Result<Vec
 }
 
 /// Whether a client that knows only this broker's host port gets metadata from it.
-async fn answers(cluster: &Cluster, id: i32) -> bool {
+async fn answers(cluster: &ContainerCluster, id: i32) -> bool {
     let Some(port) = cluster.node(id).ok().and_then(|n| n.host_port) else { return false };
     match crate::cluster::Topology::connect(&format!("127.0.0.1:{port}")) {
         Ok(direct) => direct.live_brokers().await.is_ok(),

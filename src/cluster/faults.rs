@@ -1,7 +1,7 @@
 //! Fault operations on one node, in opposite pairs: kill/restart, stop/restart, pause/resume,
 //! isolate/heal. Each returns only once its effect is observable, with the time that took.
 
-use super::{Cluster, NodeState};
+use super::{ContainerCluster, NodeState};
 use crate::cluster::topology::wait_until;
 use crate::error::{Error, Result};
 use std::time::{Duration, Instant};
@@ -13,7 +13,7 @@ const STOP_GRACE_SECONDS: i32 = 30;
 /// Catching up after a restart can take a while on two cores with a full log.
 const REJOIN_TIMEOUT: Duration = Duration::from_secs(120);
 
-impl Cluster {
+impl ContainerCluster {
     /// SIGKILL, no grace. Observable: the container is no longer running.
     pub async fn kill(&self, id: i32) -> Result<Duration> {
         let node = self.node(id)?;

@@ -6,9 +6,14 @@
 //! `faults.rs`, topology queries in `topology.rs`. `with_cluster` is the only way commands use a
 //! cluster: it removes every container and network of the run on success, error, Ctrl-C and panic.
 
+pub mod as_external;
 pub mod docker;
+pub mod external;
+#[cfg(test)]
+pub mod fake;
 pub mod faults;
 pub mod image;
+pub mod interface;
 pub mod topology;
 
 use crate::error::{Error, Result};
@@ -21,19 +26,22 @@ use testcontainers::bollard::Docker;
 use testcontainers::core::ContainerPort;
 use testcontainers::runners::AsyncRunner;
 use testcontainers::{ContainerAsync, GenericImage, ImageExt};
+pub use external::ExternalCluster;
+pub use interface::{heal_all, Cluster, Observed};
 pub use topology::{PartitionState, Topology};
+use crate::scenario::{Ability, FaultActionKind};
 
 /// The newest Kafka 4.x release on Maven Central that the offline image recipe was verified with.
 pub const DEFAULT_KAFKA_VERSION: &str = "4.4.0";
 
 /// The line the broker logs to stdout once it serves requests (3.9.x and 4.x alike).
 const READY_LINE: &str = "Kafka Server started";
-const INTERNAL_PORT: u16 = 19092;
+pub(crate) const INTERNAL_PORT: u16 = 19092;
 const CONTROLLER_PORT: u16 = 9093;
 const EXTERNAL_PORT: u16 = 9092;
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(180);
 /// How long a cluster may take to look healthy after a cell (replicas catching up).
-const HEALTH_TIMEOUT: Duration = Duration::from_secs(60);
+pub(crate) const HEALTH_TIMEOUT: Duration = Duration::from_secs(60);
 /// Broker ids are 1..=N; dedicated controllers get ids from here on, so `broker:N` stays N.
 const FIRST_CONTROLLER_ID: i32 = 1001;
 
@@ -106,7 +114,8 @@ impl Node {
     }
 }
 
-pub struct Cluster {
+/// Kafka in containers the harness started: every fault ability, done through Docker.
+pub struct ContainerCluster {
     pub run_id: String,
     pub network: String,
     pub image: String,
@@ -120,10 +129,10 @@ pub struct Cluster {
     _containers: Vec<ContainerAsync<GenericImage>>,
 }
 
-impl Cluster {
+impl ContainerCluster {
     /// Start every node concurrently and wait until each broker is ready and listed alive.
     /// On failure, whatever was created for `run_id` is removed before the error returns.
-    pub async fn start(docker: &Docker, spec: &ClusterSpec, run_id: &str) -> Result<Cluster> {
+    pub async fn start(docker: &Docker, spec: &ClusterSpec, run_id: &str) -> Result<ContainerCluster> {
         let began = Instant::now();
         let (image, _) = image::resolve(docker, &spec.kafka_version, spec.image.as_deref()).await?;
         let result = Self::start_nodes(docker, spec, run_id, &image, began).await;
@@ -139,7 +148,7 @@ impl Cluster {
         run_id: &str,
         image: &str,
         began: Instant,
-    ) -> Result<Cluster> {
+    ) -> Result<ContainerCluster> {
         if spec.brokers == 0 {
             return Err(Error::Invalid("a cluster needs at least one broker".into()));
         }
@@ -175,7 +184,7 @@ impl Cluster {
         .await
         .map_err(|_| Error::infra("the brokers started but did not all register with the controller"))?;
         let states = nodes.iter().map(|n| (n.id, NodeState::Running)).collect();
-        Ok(Cluster {
+        Ok(ContainerCluster {
             run_id: run_id.to_string(),
             network,
             image: image.to_string(),
@@ -186,10 +195,6 @@ impl Cluster {
             states: Mutex::new(states),
             _containers: containers,
         })
-    }
-
-    pub fn bootstrap_servers(&self) -> String {
-        bootstrap_of(&self.nodes)
     }
 
     pub fn brokers(&self) -> impl Iterator<Item = &Node> {
@@ -216,7 +221,7 @@ impl Cluster {
     }
 
     /// Nodes a fault left in a state other than running.
-    pub fn faulted(&self) -> Vec<(i32, NodeState)> {
+    pub fn faulted_states(&self) -> Vec<(i32, NodeState)> {
         let states = self.states.lock().unwrap();
         let mut v: Vec<_> = states.iter().filter(|(_, s)| **s != NodeState::Running).map(|(i, s)| (*i, *s)).collect();
         v.sort_by_key(|(id, _)| *id);
@@ -259,53 +264,81 @@ impl Cluster {
         Err(Error::infra(format!("cannot find the active controller: {last_error}")))
     }
 
-    /// Undo every fault still in force: restart killed and stopped nodes, resume paused ones,
-    /// reconnect isolated ones. Each run ends with this, before settle and drain.
-    pub async fn heal_all(&self) -> Result<Vec<(i32, NodeState, Duration)>> {
-        let mut healed = Vec::new();
-        for (id, state) in self.faulted() {
-            let took = match state {
-                NodeState::Killed | NodeState::Stopped => self.restart(id).await?,
-                NodeState::Paused | NodeState::SigStopped => self.resume(id).await?,
-                NodeState::Isolated => self.heal(id).await?,
-                NodeState::Running => continue,
-            };
-            healed.push((id, state, took));
-        }
-        Ok(healed)
-    }
-
     /// Whether the next cell may use this cluster: no fault in force, every broker listed alive,
     /// and every partition of every topic with its full ISR. Err says what is wrong.
     pub async fn check_health(&self) -> std::result::Result<(), String> {
-        let faulted = self.faulted();
+        let faulted = self.faulted_states();
         if !faulted.is_empty() {
             let list: Vec<String> = faulted.iter().map(|(id, state)| format!("node {id} {state:?}")).collect();
             return Err(format!("faults still in force: {}", list.join(", ")));
         }
         let topology = self.running_topology().map_err(|e| e.to_string())?;
-        let expected = self.broker_ids();
-        let waited = topology::wait_until(HEALTH_TIMEOUT, || async {
-            match topology.live_brokers().await {
-                Ok(live) if live == expected => {
-                    let mut full = true;
-                    for id in &expected {
-                        full &= topology.out_of_isr(*id).await.map(|n| n == 0).unwrap_or(false);
-                    }
-                    full
-                }
-                _ => false,
-            }
-        })
-        .await;
-        waited.map_err(|w| {
-            format!("after {} s, not every broker is alive and in the ISR of all its partitions", w.as_secs())
-        })
+        topology.wait_healthy(&self.broker_ids(), HEALTH_TIMEOUT).await
     }
 
     /// Remove every container and the network of this run.
     pub async fn teardown(&self) -> Result<docker::Removed> {
         docker::remove_labelled(&self.docker, Some(&self.run_id)).await
+    }
+}
+
+#[async_trait::async_trait]
+impl Cluster for ContainerCluster {
+    fn describe(&self) -> String {
+        format!("containers, image {}", self.image)
+    }
+
+    fn bootstrap_servers(&self) -> String {
+        bootstrap_of(&self.nodes)
+    }
+
+    fn node_label(&self, id: i32) -> String {
+        self.node(id).map(|n| n.label()).unwrap_or_else(|_| format!("node-{id}"))
+    }
+
+    fn can(&self, _: Ability) -> bool {
+        true
+    }
+
+    async fn perform(&self, ability: Ability, id: i32) -> Result<Observed> {
+        let took = match ability {
+            Ability::Kill => self.kill(id).await?,
+            Ability::Stop => self.stop(id).await?,
+            Ability::Restart => self.restart(id).await?,
+            Ability::Pause => self.pause(id).await?,
+            Ability::Resume => self.resume(id).await?,
+            Ability::Isolate => self.isolate(id).await?,
+            Ability::Heal => self.heal(id).await?,
+        };
+        Ok(Observed { took, how: String::new() })
+    }
+
+    fn faulted(&self) -> Vec<(i32, FaultActionKind)> {
+        self.faulted_states()
+            .into_iter()
+            .filter_map(|(id, state)| {
+                let action = match state {
+                    NodeState::Running => return None,
+                    NodeState::Killed => FaultActionKind::Kill,
+                    NodeState::Stopped => FaultActionKind::Stop,
+                    NodeState::Paused | NodeState::SigStopped => FaultActionKind::Pause,
+                    NodeState::Isolated => FaultActionKind::Isolate,
+                };
+                Some((id, action))
+            })
+            .collect()
+    }
+
+    async fn active_controller(&self) -> Result<i32> {
+        ContainerCluster::active_controller(self).await
+    }
+
+    async fn check_health(&self) -> std::result::Result<(), String> {
+        ContainerCluster::check_health(self).await
+    }
+
+    fn topology(&self) -> Result<Topology> {
+        self.running_topology()
     }
 }
 
@@ -327,33 +360,13 @@ async fn start_failure(docker: &Docker, node: &Node, why: &str) -> Error {
 /// happened: success, error, Ctrl-C/SIGTERM (Error::Interrupted) or a panic in `body`.
 pub async fn with_cluster<F, Fut, T>(spec: &ClusterSpec, body: F) -> Result<T>
 where
-    F: FnOnce(Arc<Cluster>) -> Fut,
+    F: FnOnce(Arc<ContainerCluster>) -> Fut,
     Fut: std::future::Future<Output = Result<T>> + Send + 'static,
     T: Send + 'static,
 {
     let docker = docker::connect().await?;
     let run_id = docker::new_run_id();
-    // One listener for the whole run: a signal that arrives between two listeners would be lost.
-    let interrupt = interrupted();
-    tokio::pin!(interrupt);
-    let outcome = async {
-        let cluster = tokio::select! {
-            started = Cluster::start(&docker, spec, &run_id) => Arc::new(started?),
-            _ = &mut interrupt => return Err(Error::Interrupted),
-        };
-        let mut task = tokio::spawn(body(cluster));
-        tokio::select! {
-            joined = &mut task => match joined {
-                Ok(result) => result,
-                Err(e) => Err(Error::infra(format!("internal error (a bug; please report it): {e}"))),
-            },
-            _ = &mut interrupt => {
-                task.abort();
-                Err(Error::Interrupted)
-            }
-        }
-    }
-    .await;
+    let outcome = guarded(async { Ok(Arc::new(ContainerCluster::start(&docker, spec, &run_id).await?)) }, body).await;
     let removed = docker::remove_labelled(&docker, Some(&run_id)).await;
     match (&outcome, removed) {
         (_, Ok(r)) => tracing::info!(run = %run_id, containers = r.containers.len(), networks = r.networks.len(), "removed the run's containers"),
@@ -361,6 +374,57 @@ where
         (Err(_), Err(e)) => eprintln!("warning: clean-up failed: {e}; run `kafka-chaos clean --run {run_id}`"),
     }
     outcome
+}
+
+/// Connect to an external cluster, run `body` on it, and afterwards delete every topic the
+/// harness created there and did not delete, whatever happened. Nothing else is touched.
+pub async fn with_external<F, Fut, T>(spec: &crate::scenario::environment::External, body: F) -> Result<T>
+where
+    F: FnOnce(Arc<ExternalCluster>) -> Fut,
+    Fut: std::future::Future<Output = Result<T>> + Send + 'static,
+    T: Send + 'static,
+{
+    let held: std::sync::Mutex<Option<Arc<ExternalCluster>>> = std::sync::Mutex::new(None);
+    let connect = async {
+        let cluster = Arc::new(ExternalCluster::connect(spec).await?);
+        *held.lock().unwrap() = Some(cluster.clone());
+        Ok(cluster)
+    };
+    let outcome = guarded(connect, body).await;
+    let cluster = held.lock().unwrap().take();
+    if let Some(cluster) = cluster {
+        cluster.remove_own_topics().await;
+    }
+    outcome
+}
+
+/// Get a cluster, then run `body` on it as a task, ending early on Ctrl-C or SIGTERM (with
+/// Error::Interrupted) and turning a panic into an error. Clean-up is the caller's.
+async fn guarded<C, G, F, Fut, T>(get: G, body: F) -> Result<T>
+where
+    G: std::future::Future<Output = Result<Arc<C>>>,
+    F: FnOnce(Arc<C>) -> Fut,
+    Fut: std::future::Future<Output = Result<T>> + Send + 'static,
+    T: Send + 'static,
+{
+    // One listener for the whole run: a signal that arrives between two listeners would be lost.
+    let interrupt = interrupted();
+    tokio::pin!(interrupt);
+    let cluster = tokio::select! {
+        got = get => got?,
+        _ = &mut interrupt => return Err(Error::Interrupted),
+    };
+    let mut task = tokio::spawn(body(cluster));
+    tokio::select! {
+        joined = &mut task => match joined {
+            Ok(result) => result,
+            Err(e) => Err(Error::infra(format!("internal error (a bug; please report it): {e}"))),
+        },
+        _ = &mut interrupt => {
+            task.abort();
+            Err(Error::Interrupted)
+        }
+    }
 }
 
 /// Resolves on Ctrl-C (SIGINT) or SIGTERM.
@@ -542,7 +606,7 @@ fn base64url(bytes: &[u8]) -> String {
 }
 
 /// `LeaderId:               2` in `kafka-metadata-quorum describe --status` output.
-fn parse_quorum_leader(output: &str) -> Option<i32> {
+pub(crate) fn parse_quorum_leader(output: &str) -> Option<i32> {
     output
         .lines()
         .find_map(|l| l.trim().strip_prefix("LeaderId:"))

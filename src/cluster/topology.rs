@@ -71,6 +71,30 @@ impl Topology {
         Ok(ids)
     }
 
+    /// Each live broker's client address as the cluster advertises it: id -> "host:port".
+    pub async fn broker_addresses(&self) -> Result<BTreeMap<i32, String>> {
+        self.metadata(None, |m| m.brokers().iter().map(|b| (b.id(), format!("{}:{}", b.host(), b.port()))).collect())
+            .await
+    }
+
+    /// Wait until exactly `expected` are alive and each is in the ISR of all its partitions.
+    pub async fn wait_healthy(&self, expected: &[i32], timeout: Duration) -> std::result::Result<(), String> {
+        wait_until(timeout, || async {
+            match self.live_brokers().await {
+                Ok(live) if live == expected => {
+                    let mut full = true;
+                    for id in expected {
+                        full &= self.out_of_isr(*id).await.map(|n| n == 0).unwrap_or(false);
+                    }
+                    full
+                }
+                _ => false,
+            }
+        })
+        .await
+        .map_err(|w| format!("after {} s, not every broker is alive and in the ISR of all its partitions", w.as_secs()))
+    }
+
     pub async fn partitions(&self, topic: &str) -> Result<Vec<PartitionState>> {
         let name = topic.to_string();
         let states = self

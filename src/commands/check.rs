@@ -42,17 +42,23 @@ pub fn render(scenario: &Scenario, plan: &Plan) -> String {
     }
     line(o, "file", &scenario.path.display().to_string());
     line(o, "seed", &plan.seed.to_string());
-    let roles = if c.controllers == 0 {
-        "each also a KRaft controller".to_string()
-    } else {
-        format!("{} dedicated controllers", c.controllers)
-    };
-    line(
-        o,
-        "cluster",
-        &format!("{} brokers ({roles}), Kafka {}", c.brokers, c.kafka_version),
-    );
-    line(o, "", &format!("broker config: {}", pairs(&c.broker_config)));
+    match &c.external {
+        Some(e) => {
+            let ids: Vec<String> = e.nodes.keys().map(i32::to_string).collect();
+            let hooks: Vec<&str> = e.hooks.keys().map(|a| a.as_str()).chain(e.quorum.as_ref().map(|_| "quorum")).collect();
+            line(o, "cluster", &format!("external at {}, brokers {}", e.bootstrap, ids.join(", ")));
+            line(o, "", &format!("hooks: {}; topics it creates start with {}", hooks.join(", "), e.topic_prefix));
+        }
+        None => {
+            let roles = if c.controllers == 0 {
+                "each also a KRaft controller".to_string()
+            } else {
+                format!("{} dedicated controllers", c.controllers)
+            };
+            line(o, "cluster", &format!("{} brokers ({roles}), Kafka {}", c.brokers, c.kafka_version));
+            line(o, "", &format!("broker config: {}", pairs(&c.broker_config)));
+        }
+    }
     line(
         o,
         "topic",

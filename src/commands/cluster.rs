@@ -1,7 +1,7 @@
 //! `cluster up` and `cluster smoke`.
 
 use crate::cli::{ClusterUpArgs, ImageArgs};
-use crate::cluster::{self, with_cluster, Cluster, ClusterSpec};
+use crate::cluster::{self, with_cluster, Cluster, ClusterSpec, ContainerCluster};
 use crate::error::{Error, Result};
 use crate::{exit_codes, smoke};
 use std::sync::Arc;
@@ -24,8 +24,13 @@ pub async fn up(args: ClusterUpArgs) -> Result<i32> {
         spec.broker_config.insert(k.trim().to_string(), v.trim().to_string());
     }
     eprintln!("starting {} broker(s){}...", spec.brokers, if spec.controllers > 0 { format!(" and {} controller(s)", spec.controllers) } else { String::new() });
-    let outcome = with_cluster(&spec, |cluster: Arc<Cluster>| async move {
+    let print_external = args.print_external.clone();
+    let outcome = with_cluster(&spec, |cluster: Arc<ContainerCluster>| async move {
         describe(&cluster);
+        if let Some(file) = &print_external {
+            crate::store::write_bytes(file, cluster.external_table().as_bytes())?;
+            eprintln!("wrote this cluster as an external [cluster] table to {}", file.display());
+        }
         println!("{}", cluster.bootstrap_servers());
         eprintln!("holding the cluster; press Ctrl-C to remove it");
         // Hold until interrupted: with_cluster turns Ctrl-C/SIGTERM into clean-up.
@@ -42,7 +47,7 @@ pub async fn up(args: ClusterUpArgs) -> Result<i32> {
     }
 }
 
-fn describe(cluster: &Cluster) {
+fn describe(cluster: &ContainerCluster) {
     eprintln!(
         "cluster {} up in {:.1} s (image {}, network {})",
         cluster.run_id,
@@ -63,7 +68,7 @@ pub async fn smoke(args: ImageArgs) -> Result<i32> {
     println!("cluster smoke: 3 brokers, Kafka {}", spec.kafka_version);
     let run_id = Arc::new(std::sync::Mutex::new(String::new()));
     let seen_run = run_id.clone();
-    let outcome = with_cluster(&spec, |cluster: Arc<Cluster>| async move {
+    let outcome = with_cluster(&spec, |cluster: Arc<ContainerCluster>| async move {
         *seen_run.lock().unwrap() = cluster.run_id.clone();
         print_step("boot", &format!("{} brokers ready, image {}", cluster.nodes.len(), cluster.image), cluster.boot_time);
         smoke::run(&cluster, |s| print_step(&s.name, &s.observed, s.took)).await

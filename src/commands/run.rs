@@ -6,7 +6,7 @@
 //! Verdicts come from `judge`, the same as `analyze RESULT_DIR` uses on the stored histories.
 
 use crate::cli::RunArgs;
-use crate::cluster::{with_cluster, Cluster, ClusterSpec};
+use crate::cluster::{with_cluster, with_external, Cluster, ClusterSpec};
 use crate::commands::check;
 use crate::error::{Error, Result};
 use crate::exit_codes;
@@ -69,7 +69,12 @@ pub async fn run(args: RunArgs) -> Result<i32> {
     while next < plan.cells.len() {
         let spec = cluster_spec(&plan, &plan.cells[next], args.image.clone());
         let (plan_c, state_c, progress_c, launcher_c) = (plan.clone(), state.clone(), progress.clone(), launcher.clone());
-        let ran = with_cluster(&spec, move |cluster| run_cells(cluster, plan_c, next, state_c, progress_c, launcher_c)).await;
+        let ran = match &plan.cluster.external {
+            Some(external) => {
+                with_external(external, move |cluster| run_cells(cluster, plan_c, next, state_c, progress_c, launcher_c)).await
+            }
+            None => with_cluster(&spec, move |cluster| run_cells(cluster, plan_c, next, state_c, progress_c, launcher_c)).await,
+        };
         match ran {
             Ok(reached) => next = reached,
             Err(e) => {
@@ -130,14 +135,14 @@ impl RunState {
 /// Run cells from `first` on, as long as they share this cluster's broker settings and the
 /// cluster stays healthy. Returns the index of the next cell to run.
 async fn run_cells(
-    cluster: Arc<Cluster>,
+    cluster: Arc<dyn Cluster>,
     plan: Arc<Plan>,
     first: usize,
     state: Arc<Mutex<RunState>>,
     progress: ProgressBar,
     launcher: WorkerLauncher,
 ) -> Result<usize> {
-    state.lock().unwrap().summary.image = cluster.image.clone();
+    state.lock().unwrap().summary.image = cluster.describe();
     let mut index = first;
     while index < plan.cells.len() && plan.cells[index].broker == plan.cells[first].broker {
         let cell = plan.cells[index].clone();

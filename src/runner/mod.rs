@@ -9,6 +9,8 @@
 //! Verdicts are not made here: `judge` makes them from the stored history.
 
 pub mod schedule;
+#[cfg(test)]
+mod tests;
 
 use crate::checker::{self, Analysis};
 use crate::cluster::Cluster;
@@ -55,7 +57,7 @@ pub struct CellRun {
 /// Run one cell and check its history. A failure mid-run ends the history with an `abort` event
 /// and is still checked (its verdict is then unknown); only an interrupt, or a history that
 /// cannot be written or read, is an error.
-pub async fn run_cell(cluster: Arc<Cluster>, ctx: CellContext) -> Result<CellRun> {
+pub async fn run_cell(cluster: Arc<dyn Cluster>, ctx: CellContext) -> Result<CellRun> {
     std::fs::create_dir_all(&ctx.dir).map_err(|e| Error::io(format!("cannot create {}", ctx.dir.display()), e))?;
     let history_path = ctx.dir.join(checker::HISTORY_FILE);
     let (events, receiver) = tokio::sync::mpsc::unbounded_channel::<TimedEvent>();
@@ -103,7 +105,7 @@ fn cell_event(plan: &Plan, cell: &Cell) -> CellEvent {
 
 /// The run itself; Ok(what is wrong with the cluster afterwards: empty if nothing).
 async fn drive(
-    cluster: &Arc<Cluster>,
+    cluster: &Arc<dyn Cluster>,
     ctx: &CellContext,
     events: &EventSender,
     history: &History,
@@ -112,13 +114,13 @@ async fn drive(
     let workload = &plan.workload;
     // A fresh topic and group per cell: nothing of an earlier cell can leak into this one.
     let stamp = crate::cluster::docker::new_run_id();
-    let topic = format!("kc-{}-{stamp}", cell.index);
+    let topic = format!("{}{}-{stamp}", cluster.topic_prefix(), cell.index);
     let group = format!("{topic}-group");
     let run_id = format!("{}-{stamp}", cell.index);
     let partitions = plan.topic.partitions;
 
     phase("topic");
-    cluster.topology.create_topic(&topic, partitions as i32, plan.topic.replication_factor as i32, &cell.topic).await?;
+    cluster.create_topic(&topic, partitions as i32, plan.topic.replication_factor as i32, &cell.topic).await?;
 
     phase("consumers");
     let consumers: Shared<WorkerProcess> = Arc::new(Mutex::new(Vec::new()));
@@ -195,7 +197,7 @@ async fn drive(
     // Anything a step left broken (a heal that failed) is healed here; the cluster is then
     // checked before another cell may use it.
     let mut unhealthy = Vec::new();
-    if let Err(e) = cluster.heal_all().await {
+    if let Err(e) = crate::cluster::heal_all(cluster.as_ref()).await {
         unhealthy.push(format!("could not heal the cluster: {e}"));
     }
     for consumer in consumers.lock().await.iter_mut() {
@@ -219,7 +221,7 @@ async fn drive(
     if workload.consumers > 0 {
         phase("draining");
         let began = Instant::now();
-        let drained = drain(&bootstrap, &group, &topic, workload.drain_timeout).await;
+        let drained = drain(cluster.as_ref(), &group, &topic, workload.drain_timeout).await;
         let (caught_up, detail) = match drained {
             Ok(()) => (true, "0 records behind".to_string()),
             Err(lag) => (false, lag),
@@ -237,7 +239,7 @@ async fn drive(
     for read in &summary.partitions {
         let _ = events.send(TimedEvent::now(Event::Read(read.event())));
     }
-    let _ = cluster.topology.delete_topic(&topic).await;
+    let _ = cluster.delete_topic(&topic).await;
     Ok(unhealthy)
 }
 
@@ -318,13 +320,13 @@ impl History {
 }
 
 /// Wait until the group's committed offsets reach the end of every partition.
-async fn drain(bootstrap: &str, group: &str, topic: &str, timeout: Duration) -> std::result::Result<(), String> {
+async fn drain(cluster: &dyn Cluster, group: &str, topic: &str, timeout: Duration) -> std::result::Result<(), String> {
     let deadline = Instant::now() + timeout;
     let mut last = String::from("no answer");
     while Instant::now() < deadline {
-        match workload::lag(bootstrap, group, topic, Duration::from_secs(10)).await {
-            Ok(lag) if lag.total == 0 => return Ok(()),
-            Ok(lag) => last = format!("{} records behind", lag.total),
+        match cluster.lag(group, topic).await {
+            Ok(0) => return Ok(()),
+            Ok(behind) => last = format!("{behind} records behind"),
             Err(e) => last = e.to_string(),
         }
         tokio::time::sleep(Duration::from_millis(500)).await;

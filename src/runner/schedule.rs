@@ -11,7 +11,7 @@
 //! did not run.
 
 use super::Shared;
-use crate::cluster::Cluster;
+use crate::cluster::{Cluster, Observed};
 use crate::error::{Error, Result};
 use crate::faults::{self, Victim};
 use crate::history::{Event, FaultEvent, FaultPhase, StepEvent, StepState};
@@ -34,7 +34,7 @@ const PRODUCER_STOP_TIMEOUT: Duration = Duration::from_secs(150);
 
 /// What the steps act on and observe.
 pub struct Targets {
-    pub cluster: Arc<Cluster>,
+    pub cluster: Arc<dyn Cluster>,
     pub topic: String,
     pub consumers: Shared<WorkerProcess>,
     pub producers: Shared<WorkerProcess>,
@@ -164,7 +164,7 @@ impl Schedule {
             frozen = met.frozen;
         }
         self.step_event(i, step, StepState::Fired, why);
-        let victims = match faults::resolve(step.target, &self.targets.cluster, &self.targets.topic).await {
+        let victims = match faults::resolve(step.target, self.targets.cluster.as_ref(), &self.targets.topic).await {
             Ok(victims) => victims,
             Err(e) => {
                 self.thaw(frozen).await;
@@ -182,10 +182,14 @@ impl Schedule {
         let mut hit = Vec::new();
         for victim in victims {
             let at = Instant::now();
-            let label = victim.label(&self.targets.cluster);
+            let label = victim.label(self.targets.cluster.as_ref());
             match self.apply(step.action, victim).await {
-                Ok(took) => {
-                    let detail = format!("observed after {} ms", took.as_millis());
+                Ok(observed) => {
+                    let took = observed.took;
+                    let detail = match observed.how.is_empty() {
+                        true => format!("observed after {} ms", took.as_millis()),
+                        false => format!("{}: observed after {} ms", observed.how, took.as_millis()),
+                    };
                     send_fault(&self.events, i, step, label, at, FaultPhase::Start, Some(took), detail);
                     hit.push(victim);
                 }
@@ -289,11 +293,11 @@ impl Schedule {
     }
 
     /// Apply `action` to one victim; returns once its effect is observed.
-    async fn apply(&self, action: FaultActionKind, victim: Victim) -> Result<Duration> {
+    async fn apply(&self, action: FaultActionKind, victim: Victim) -> Result<Observed> {
         let began = Instant::now();
         let t = &self.targets;
         match victim {
-            Victim::Node(id) => return faults::break_node(&t.cluster, action, id).await,
+            Victim::Node(id) => return faults::break_node(t.cluster.as_ref(), action, id).await,
             Victim::Consumer(i) => {
                 let mut consumers = t.consumers.lock().await;
                 let c = consumers.get_mut(i as usize).ok_or_else(|| Error::Invalid(format!("no consumer {i}")))?;
@@ -315,7 +319,7 @@ impl Schedule {
                 }
             }
         }
-        Ok(began.elapsed())
+        Ok(Observed { took: began.elapsed(), how: String::new() })
     }
 
     fn step_event(&self, i: usize, step: &FaultStep, state: StepState, why: String) {
@@ -389,10 +393,11 @@ impl Heal {
         }
         for &victim in &self.victims {
             let began = Instant::now();
-            let label = victim.label(&self.targets.cluster);
+            let label = victim.label(self.targets.cluster.as_ref());
             let verb = self.step.action.heal_verb();
             let (phase, detail) = match self.heal(victim).await {
-                Ok(()) => (FaultPhase::End, format!("{verb} done after {} ms", began.elapsed().as_millis())),
+                Ok(how) if how.is_empty() => (FaultPhase::End, format!("{verb} done after {} ms", began.elapsed().as_millis())),
+                Ok(how) => (FaultPhase::End, format!("{how}: {verb} done after {} ms", began.elapsed().as_millis())),
                 Err(e) => (FaultPhase::HealFailed, format!("{verb} failed: {e}")),
             };
             let took = Some(began.elapsed());
@@ -401,10 +406,11 @@ impl Heal {
         self.healed.send_replace(true);
     }
 
-    async fn heal(&self, victim: Victim) -> Result<()> {
+    /// Heal one victim; Ok(how it was done, if more than the verb says).
+    async fn heal(&self, victim: Victim) -> Result<String> {
         let t = &self.targets;
-        match victim {
-            Victim::Node(id) => faults::heal_node(&t.cluster, self.step.action, id).await.map(|_| ()),
+        let client = match victim {
+            Victim::Node(id) => return faults::heal_node(t.cluster.as_ref(), self.step.action, id).await.map(|o| o.how),
             Victim::Consumer(i) => match t.consumers.lock().await.get_mut(i as usize) {
                 Some(c) if c.is_paused() => c.resume().await,
                 Some(c) if !c.is_alive() => c.restart(),
@@ -415,7 +421,8 @@ impl Heal {
                 Some(p) if !p.is_alive() => p.restart(),
                 _ => Ok(()),
             },
-        }
+        };
+        client.map(|()| String::new())
     }
 }
 

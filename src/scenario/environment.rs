@@ -1,5 +1,6 @@
 //! The cluster and the topic every cell runs against, before the matrix adds its settings.
 
+use super::fault::Ability;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -12,12 +13,49 @@ pub struct Cluster {
     pub kafka_version: String,
     /// Base broker settings; a cell's matrix values for broker keys override them.
     pub broker_config: BTreeMap<String, String>,
+    /// Some: a cluster the user runs (`kind = "external"`), faulted through its hooks; the
+    /// harness starts and removes nothing of it. None: containers the harness starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external: Option<External>,
 }
 
 impl Cluster {
     pub const DEFAULT_BROKERS: u16 = 3;
     pub const MAX_BROKERS: u16 = 9;
     pub const MAX_CONTROLLERS: u16 = 5;
+
+    /// The ids `broker:N` and `random-broker` may name.
+    pub fn broker_ids(&self) -> Vec<u32> {
+        match &self.external {
+            Some(external) => external.nodes.keys().map(|&id| id as u32).collect(),
+            None => (1..=u32::from(self.brokers)).collect(),
+        }
+    }
+
+    /// Whether this cluster can do `ability` to a node: containers can do everything, an
+    /// external cluster what it has a hook for.
+    pub fn can(&self, ability: Ability) -> bool {
+        self.external.as_ref().is_none_or(|e| e.hooks.contains_key(&ability))
+    }
+}
+
+/// A cluster the user runs: where to reach it, its nodes, and a shell command per fault.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct External {
+    pub bootstrap: String,
+    /// Every topic the harness creates starts with this; it deletes only those.
+    pub topic_prefix: String,
+    /// Command templates with `{variable}`s from the node's table, `{id}` and `{bootstrap}`.
+    pub hooks: BTreeMap<Ability, String>,
+    /// A command that prints the KRaft quorum status (`LeaderId: N`), for the target
+    /// `controller`; e.g. `kafka-metadata-quorum.sh --bootstrap-server {bootstrap} describe --status`.
+    pub quorum: Option<String>,
+    /// Node id -> the variables its hooks use (host, pod, container, unit, ...).
+    pub nodes: BTreeMap<i32, BTreeMap<String, String>>,
+}
+
+impl External {
+    pub const DEFAULT_TOPIC_PREFIX: &'static str = "kc-";
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

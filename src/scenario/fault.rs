@@ -45,6 +45,18 @@ impl FaultActionKind {
         }
     }
 
+    /// What a cluster must be able to do to break a node this way, and to heal it again. A
+    /// cluster offers abilities (a container cluster all of them, an external one those it has a
+    /// hook for); `check` rejects a node fault whose two abilities the chosen cluster lacks.
+    pub fn abilities(self) -> (Ability, Ability) {
+        match self {
+            FaultActionKind::Kill => (Ability::Kill, Ability::Restart),
+            FaultActionKind::Stop => (Ability::Stop, Ability::Restart),
+            FaultActionKind::Pause => (Ability::Pause, Ability::Resume),
+            FaultActionKind::Isolate => (Ability::Isolate, Ability::Heal),
+        }
+    }
+
     /// Whether the runner can apply this action to this kind of target: the one table `check`
     /// and the runner agree on. Brokers and controllers (containers) take every action; producers
     /// and consumers are worker processes on this machine (kill = SIGKILL, stop = SIGTERM,
@@ -76,6 +88,63 @@ impl FromStr for FaultActionKind {
             .into_iter()
             .find(|a| a.as_str() == s)
             .ok_or_else(|| format!("unknown fault action \"{s}\"; use kill, stop, pause or isolate"))
+    }
+}
+
+/// One thing a cluster can do to a node: a fault or the heal of one. The names are the hook
+/// names of an external cluster (`[cluster.hooks] kill = "..."`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Ability {
+    Kill,
+    Stop,
+    /// Start a killed or stopped node again.
+    Restart,
+    Pause,
+    Resume,
+    Isolate,
+    /// Reconnect an isolated node.
+    Heal,
+}
+
+impl Ability {
+    pub const ALL: [Ability; 7] =
+        [Ability::Kill, Ability::Stop, Ability::Restart, Ability::Pause, Ability::Resume, Ability::Isolate, Ability::Heal];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Ability::Kill => "kill",
+            Ability::Stop => "stop",
+            Ability::Restart => "restart",
+            Ability::Pause => "pause",
+            Ability::Resume => "resume",
+            Ability::Isolate => "isolate",
+            Ability::Heal => "heal",
+        }
+    }
+
+    /// Whether this ability breaks a node (rather than healing one).
+    pub fn breaks(self) -> bool {
+        match self {
+            Ability::Kill | Ability::Stop | Ability::Pause | Ability::Isolate => true,
+            Ability::Restart | Ability::Resume | Ability::Heal => false,
+        }
+    }
+}
+
+impl fmt::Display for Ability {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Ability {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Ability, String> {
+        Ability::ALL.into_iter().find(|a| a.as_str() == s).ok_or_else(|| {
+            format!("unknown hook \"{s}\"; use kill, stop, restart, pause, resume, isolate or heal (and quorum)")
+        })
     }
 }
 
@@ -230,9 +299,10 @@ impl<'de> Deserialize<'de> for FaultTarget {
 }
 
 /// What a target's index is checked against.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct TargetBounds {
-    pub brokers: u32,
+    /// The node ids `broker:N` may name.
+    pub broker_ids: Vec<u32>,
     pub partitions: u32,
     pub replication_factor: u32,
     pub consumers: u32,
@@ -262,8 +332,14 @@ impl FaultTarget {
                     bounds.replication_factor
                 ))
             }
-            FaultTarget::Broker(b) if b == 0 || b > bounds.brokers => {
-                return Err(out_of_range("broker", bounds.brokers, 1))
+            FaultTarget::Broker(b) if !bounds.broker_ids.contains(&b) => {
+                let ids = &bounds.broker_ids;
+                let contiguous = ids.windows(2).all(|w| w[1] == w[0] + 1);
+                let range = match (ids.first(), ids.last()) {
+                    (Some(first), Some(last)) if contiguous => format!("{first}..={last}"),
+                    _ => ids.iter().map(u32::to_string).collect::<Vec<_>>().join(", "),
+                };
+                return Err(format!("fault target \"{self}\" is out of range: brokers are {range}"));
             }
             FaultTarget::Consumer(c) if c >= bounds.consumers => {
                 return Err(out_of_range("consumer", bounds.consumers, 0))
@@ -470,7 +546,7 @@ mod tests {
 
     fn bounds() -> TargetBounds {
         TargetBounds {
-            brokers: 3,
+            broker_ids: vec![1, 2, 3],
             partitions: 3,
             replication_factor: 3,
             consumers: 2,

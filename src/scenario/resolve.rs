@@ -16,7 +16,7 @@ use super::spec::{
 };
 use super::workload::{format_duration, parse_duration, KeyRouting, Workload};
 use super::Scenario;
-use super::{axes, cell_checks};
+use super::{axes, cell_checks, external};
 use serde_spanned::Spanned;
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -32,8 +32,9 @@ pub fn resolve(spec: ScenarioSpec, source: &Source) -> Checked<Scenario> {
         Some(r) => *r.get_ref(),
         None => 1,
     };
+    let cluster_span = spec.cluster.as_ref().map(|c| c.span()).unwrap_or(TOP);
     let cluster_spec = spec.cluster.map(Spanned::into_inner).unwrap_or_default();
-    let cluster = resolve_cluster(&cluster_spec)?;
+    let cluster = resolve_cluster(&cluster_spec, cluster_span)?;
     let topic_spec = spec.topic.map(Spanned::into_inner).unwrap_or_default();
     let topic = resolve_topic(&topic_spec, &cluster_spec, &cluster)?;
     let workload_span = spec.workload.as_ref().map(|w| w.span()).unwrap_or(TOP);
@@ -52,7 +53,7 @@ pub fn resolve(spec: ScenarioSpec, source: &Source) -> Checked<Scenario> {
     }
 
     let bounds = TargetBounds {
-        brokers: cluster.brokers.into(),
+        broker_ids: cluster.broker_ids(),
         partitions: topic.partitions,
         replication_factor: topic.replication_factor.into(),
         consumers: workload.consumers,
@@ -61,7 +62,7 @@ pub fn resolve(spec: ScenarioSpec, source: &Source) -> Checked<Scenario> {
     let mut faults = BTreeMap::new();
     for (name, fault) in &spec.faults {
         check_schedule_name(name)?;
-        let steps = resolve_steps(&fault.get_ref().steps, &bounds, workload.duration)?;
+        let steps = resolve_steps(&fault.get_ref().steps, &bounds, &cluster, workload.duration)?;
         faults.insert(
             name.get_ref().clone(),
             Fault {
@@ -79,6 +80,14 @@ pub fn resolve(spec: ScenarioSpec, source: &Source) -> Checked<Scenario> {
         .map(|axis| axes::resolve_axis(axis, &faults, &workload))
         .collect::<Checked<Vec<_>>>()?;
     axes::check_distinct_properties(&matrix_spec.axes, &axes)?;
+    if cluster.external.is_some() {
+        if let Some((axis, _)) = matrix_spec.axes.iter().zip(&axes).find(|(_, a)| a.layer == Layer::Broker) {
+            return Err(Diagnostic::new(
+                axis.key.span(),
+                "broker settings cannot vary on an external cluster: the harness does not start it; remove this axis",
+            ));
+        }
+    }
     let mut matrix = Matrix {
         axes,
         exclude: Vec::new(),
@@ -165,7 +174,32 @@ fn check_schedule_name(name: &Spanned<String>) -> Checked<()> {
     Ok(())
 }
 
-fn resolve_cluster(spec: &ClusterSpec) -> Checked<Cluster> {
+fn resolve_cluster(spec: &ClusterSpec, table: Range<usize>) -> Checked<Cluster> {
+    match spec.kind.as_ref().map(|k| (k.get_ref().as_str(), k.span())) {
+        None | Some(("containers", _)) => {}
+        Some(("external", _)) => {
+            let external = external::resolve(spec, table)?;
+            return Ok(Cluster {
+                brokers: external.nodes.len() as u16,
+                controllers: 0,
+                kafka_version: String::new(),
+                broker_config: BTreeMap::new(),
+                external: Some(external),
+            });
+        }
+        Some((other, span)) => {
+            return Err(Diagnostic::new(span, format!("unknown cluster kind {other:?}; use \"containers\" or \"external\"")))
+        }
+    }
+    let external_only = [
+        ("bootstrap", spec.bootstrap.as_ref().map(|b| b.span())),
+        ("topic_prefix", spec.topic_prefix.as_ref().map(|p| p.span())),
+        ("hooks", spec.hooks.keys().next().map(|k| k.span())),
+        ("nodes", spec.nodes.keys().next().map(|k| k.span())),
+    ];
+    if let Some((name, Some(span))) = external_only.into_iter().find(|(_, span)| span.is_some()) {
+        return Err(Diagnostic::new(span, format!("{name} is for kind = \"external\" clusters; add that, or remove {name}")));
+    }
     let brokers = match &spec.brokers {
         Some(b) if !(1..=Cluster::MAX_BROKERS).contains(b.get_ref()) => {
             return Err(Diagnostic::new(
@@ -230,6 +264,7 @@ fn resolve_cluster(spec: &ClusterSpec) -> Checked<Cluster> {
         controllers,
         kafka_version,
         broker_config,
+        external: None,
     })
 }
 
@@ -401,11 +436,12 @@ fn properties(layer: Layer, table: &PropertiesSpec) -> Checked<BTreeMap<String, 
 
 /// A schedule's steps, in file order: each runs after the one before it, so a later step may not
 /// be set to an earlier time, and the first has no previous step to wait for.
-fn resolve_steps(specs: &[Spanned<FaultStepSpec>], bounds: &TargetBounds, run: Duration) -> Checked<Vec<FaultStep>> {
+fn resolve_steps(specs: &[Spanned<FaultStepSpec>], bounds: &TargetBounds, cluster: &Cluster, run: Duration) -> Checked<Vec<FaultStep>> {
     let mut steps: Vec<FaultStep> = Vec::with_capacity(specs.len());
     for (i, spec) in specs.iter().enumerate() {
         let previous_at = steps.last().map_or(0, |s| s.at_ms);
         let step = resolve_step(spec, bounds, run, previous_at)?;
+        check_cluster_can(&step, spec.get_ref(), cluster)?;
         let written = spec.get_ref();
         if let Some(previous) = steps.last() {
             if step.at_ms < previous.at_ms {
@@ -438,6 +474,38 @@ fn resolve_steps(specs: &[Spanned<FaultStepSpec>], bounds: &TargetBounds, run: D
         steps.push(step);
     }
     Ok(steps)
+}
+
+/// A node fault needs the cluster to be able to apply it and to heal it (an external cluster: a
+/// hook for each), and the target `controller` needs a way to find the active controller.
+fn check_cluster_can(step: &FaultStep, spec: &FaultStepSpec, cluster: &Cluster) -> Checked<()> {
+    if step.target.kind().is_client() {
+        return Ok(());
+    }
+    let (apply, heal) = step.action.abilities();
+    if let Some(missing) = [apply, heal].into_iter().find(|a| !cluster.can(*a)) {
+        return Err(Diagnostic::new(
+            spec.action.span(),
+            format!(
+                "{} needs a `{missing}` hook, and [cluster.hooks] has none; add {missing} = \"...\" (a shell command with the node's {{variables}}) or use another action",
+                step.action
+            ),
+        ));
+    }
+    if step.target == FaultTarget::Controller {
+        if let Some(external) = cluster.external.as_ref().filter(|e| e.quorum.is_none()) {
+            let _ = external;
+            return Err(Diagnostic::new(
+                spec.target.span(),
+                format!(
+                    "the target controller needs a `{}` hook that prints the KRaft quorum status (LeaderId), e.g. \
+                     quorum = \"kafka-metadata-quorum.sh --bootstrap-server {{bootstrap}} describe --status\"",
+                    external::QUORUM_HOOK
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// One step; `previous_at` is where a step without `at` starts (right after the previous one).

@@ -163,6 +163,19 @@ pub struct ScenarioSpec {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClusterSpec {
+    /// "containers" (default): the harness starts Kafka in containers. "external": a cluster
+    /// the user runs, reached at `bootstrap` and faulted through `hooks`.
+    pub kind: Option<Spanned<String>>,
+    /// External clusters: the bootstrap servers.
+    pub bootstrap: Option<Spanned<String>>,
+    /// External clusters: the prefix of every topic the harness creates (default "kc-").
+    pub topic_prefix: Option<Spanned<String>>,
+    /// External clusters: a shell command per ability (`kill`, `restart`, ...) and `quorum`.
+    #[serde(default)]
+    pub hooks: BTreeMap<Spanned<String>, Spanned<String>>,
+    /// External clusters: `[cluster.nodes.ID]` tables of the variables the hooks use.
+    #[serde(default)]
+    pub nodes: BTreeMap<Spanned<String>, Spanned<BTreeMap<String, Spanned<String>>>>,
     /// Brokers, ids 1..=N; default 3, at most 9.
     pub brokers: Option<Spanned<u16>>,
     /// Dedicated KRaft controllers; default 0 (every broker is also a controller), at most 5.

@@ -296,3 +296,74 @@ fn each_client_gets_its_own_table_and_the_common_keys() {
     assert!(java.producer.is_empty());
     assert_eq!(java.consumer.get("max.poll.records").map(String::as_str), Some("100"));
 }
+
+const EXTERNAL: &str = r#"name = "x"
+[cluster]
+kind = "external"
+bootstrap = "kafka-1:9092"
+[cluster.hooks]
+kill = "ssh {host} sudo systemctl kill -s KILL kafka"
+restart = "ssh {host} sudo systemctl start kafka"
+[cluster.nodes.1]
+host = "kafka-1"
+[cluster.nodes.2]
+host = "kafka-2"
+[cluster.nodes.3]
+host = "kafka-3"
+"#;
+
+#[test]
+fn an_external_cluster_names_its_brokers_and_offers_what_it_has_hooks_for() {
+    let s = parse(&format!("{EXTERNAL}[faults.k]\nsteps = [ {{ action = \"kill\", target = \"leader:0\" }} ]\n")).unwrap();
+    let external = s.cluster.external.as_ref().expect("external");
+    assert_eq!(external.bootstrap, "kafka-1:9092");
+    assert_eq!(external.topic_prefix, "kc-");
+    assert_eq!(s.cluster.broker_ids(), vec![1, 2, 3]);
+    assert!(s.cluster.can(Ability::Kill) && s.cluster.can(Ability::Restart));
+    assert!(!s.cluster.can(Ability::Pause));
+    assert_eq!(s.topic.replication_factor, 3);
+}
+
+#[test]
+fn a_step_whose_hook_is_missing_is_rejected_where_its_action_is() {
+    let cases: Vec<(String, &str)> = vec![
+        (
+            format!("{EXTERNAL}[faults.p]\nsteps = [ {{ action = \"pause\", target = \"followers:0\" }} ]\n"),
+            "s.toml:15:22: pause needs a `pause` hook, and [cluster.hooks] has none",
+        ),
+        (
+            format!("{EXTERNAL}[faults.c]\nsteps = [ {{ action = \"kill\", target = \"controller\" }} ]\n"),
+            "s.toml:15:39: the target controller needs a `quorum` hook",
+        ),
+        (
+            format!("{EXTERNAL}[faults.b]\nsteps = [ {{ action = \"kill\", target = \"broker:4\" }} ]\n"),
+            "s.toml:15:39: fault target \"broker:4\" is out of range: brokers are 1..=3",
+        ),
+        (
+            EXTERNAL.replace("kafka-3\"\n", "kafka-3\"\n[cluster.broker_config]\n\"min.insync.replicas\" = 2\n"),
+            "s.toml:15:1: broker_config cannot be set for an external cluster",
+        ),
+        (
+            EXTERNAL.replace("[cluster.nodes.3]\nhost = \"kafka-3\"", "[cluster.nodes.3]\nhostname = \"kafka-3\""),
+            "s.toml:6:8: {host} is not defined for every node",
+        ),
+        (EXTERNAL.replace("kill = ", "freeze = "), "s.toml:6:1: unknown hook \"freeze\""),
+        (EXTERNAL.replace("bootstrap = \"kafka-1:9092\"\n", ""), "s.toml:2:1: an external cluster needs bootstrap"),
+        (EXTERNAL.replace("kind = \"external\"", "kind = \"k8s\""), "s.toml:3:8: unknown cluster kind \"k8s\""),
+        (
+            "name = \"x\"\n[cluster]\nbootstrap = \"a:9092\"\n".to_string(),
+            "s.toml:3:13: bootstrap is for kind = \"external\" clusters",
+        ),
+        (
+            format!("{EXTERNAL}[matrix]\n\"broker:log.flush.interval.messages\" = [1]\n"),
+            "s.toml:15:1: broker settings cannot vary on an external cluster",
+        ),
+    ];
+    let wrong: Vec<String> = cases
+        .iter()
+        .map(|(text, expected)| (error(text), expected))
+        .filter(|(e, expected)| !e.starts_with(*expected))
+        .map(|(e, expected)| format!("  got: {e}\n want: {expected}..."))
+        .collect();
+    assert!(wrong.is_empty(), "\n{}", wrong.join("\n"));
+}

@@ -1,0 +1,62 @@
+//! A container cluster written as an external one: its `[cluster]` table with docker commands as
+//! the hooks (`cluster up --print-external FILE`). This is how the external mode is tested here,
+//! and a worked example of the hooks for users writing their own.
+
+use super::{ContainerCluster, Cluster, INTERNAL_PORT};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Serialize)]
+struct Table {
+    cluster: ExternalTable,
+}
+
+#[derive(Serialize)]
+struct ExternalTable {
+    kind: &'static str,
+    bootstrap: String,
+    topic_prefix: &'static str,
+    hooks: BTreeMap<&'static str, String>,
+    nodes: BTreeMap<String, BTreeMap<&'static str, String>>,
+}
+
+impl ContainerCluster {
+    pub fn external_table(&self) -> String {
+        // SIGSTOP rather than `docker pause`: the cgroup freezer can fail to freeze a busy JVM.
+        let hooks = [
+            ("kill", "docker kill --signal KILL {container}".to_string()),
+            ("stop", "docker stop --time 30 {container}".to_string()),
+            ("restart", "docker start {container}".to_string()),
+            ("pause", "docker kill --signal STOP {container}".to_string()),
+            ("resume", "docker kill --signal CONT {container}".to_string()),
+            ("isolate", "docker network disconnect --force {network} {container}".to_string()),
+            ("heal", "docker network connect --alias {container} {network} {container}".to_string()),
+            (
+                "quorum",
+                format!(
+                    "docker exec {{container}} /opt/kafka/bin/kafka-metadata-quorum.sh --bootstrap-server {{container}}:{INTERNAL_PORT} describe --status"
+                ),
+            ),
+        ];
+        let nodes = self
+            .brokers()
+            .map(|n| (n.id.to_string(), BTreeMap::from([("container", n.container.clone()), ("network", self.network.clone())])))
+            .collect();
+        let table = Table {
+            cluster: ExternalTable {
+                kind: "external",
+                bootstrap: self.bootstrap_servers(),
+                topic_prefix: "kc-",
+                hooks: hooks.into_iter().collect(),
+                nodes,
+            },
+        };
+        let body = toml::to_string(&table).expect("a table of strings serializes");
+        format!(
+            "# The cluster of run {} ({}), as an external cluster: paste this over a scenario's\n\
+             # [cluster] table to run the scenario against it through these hooks.\n{body}",
+            self.run_id,
+            self.describe()
+        )
+    }
+}

@@ -1,0 +1,247 @@
+//! A cluster the user runs (`[cluster] kind = "external"`). The harness starts and removes
+//! nothing of it: faults are the user's shell commands (hooks), filled in with the node's
+//! variables, and every effect is observed through Kafka itself, as a client sees it: a broken
+//! broker leaves the live set (KRaft fences a broker that stops heartbeating), a healed one is
+//! listed alive again and back in the ISR of its partitions. The only things the harness creates
+//! are its own topics, all with the cluster's prefix, and it deletes any it left behind.
+
+use super::interface::{Cluster, Observed};
+use super::topology::{wait_until, Topology};
+use super::{parse_quorum_leader, HEALTH_TIMEOUT};
+use crate::error::{Error, Result};
+use crate::scenario::environment::External;
+use crate::scenario::external::fill;
+use crate::scenario::{Ability, FaultActionKind};
+use async_trait::async_trait;
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::Stdio;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// A hook that runs longer than this has failed (an ssh that hangs, a kubectl that waits).
+const HOOK_TIMEOUT: Duration = Duration::from_secs(120);
+/// A broker that stops heartbeating is fenced after `broker.session.timeout.ms` (9 s by
+/// default); leave room for a longer setting and a slow controller.
+const LEAVE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Catching up after a restart can take a while with a full log.
+const REJOIN_TIMEOUT: Duration = Duration::from_secs(120);
+
+pub struct ExternalCluster {
+    spec: External,
+    /// Each broker's client address, for a client of the brokers no fault holds.
+    addresses: BTreeMap<i32, String>,
+    /// What the harness did last to each node that is not healed yet.
+    faults: Mutex<BTreeMap<i32, FaultActionKind>>,
+    /// Topics the harness created and has not deleted yet.
+    topics: Mutex<BTreeSet<String>>,
+}
+
+impl ExternalCluster {
+    /// Reach the cluster, check that its brokers are the nodes the scenario names and that it is
+    /// healthy (every broker alive and in the ISR of all its partitions).
+    pub async fn connect(spec: &External) -> Result<ExternalCluster> {
+        let topology = Topology::connect(&spec.bootstrap)?;
+        let began = Instant::now();
+        let addresses = loop {
+            match topology.broker_addresses().await {
+                Ok(found) => break found,
+                Err(e) if began.elapsed() >= Duration::from_secs(30) => {
+                    return Err(Error::infra(format!("no broker answers at {} (the external cluster's bootstrap): {e}", spec.bootstrap)))
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(500)).await,
+            }
+        };
+        let named: Vec<i32> = spec.nodes.keys().copied().collect();
+        let live: Vec<i32> = addresses.keys().copied().collect();
+        if named != live {
+            return Err(Error::Invalid(format!(
+                "the cluster at {} lists brokers {live:?}, but [cluster.nodes] names {named:?}: name every broker, by its node.id",
+                spec.bootstrap
+            )));
+        }
+        let cluster = ExternalCluster {
+            spec: spec.clone(),
+            addresses,
+            faults: Mutex::new(BTreeMap::new()),
+            topics: Mutex::new(BTreeSet::new()),
+        };
+        cluster
+            .check_health()
+            .await
+            .map_err(|why| Error::infra(format!("the external cluster at {} is not healthy: {why}", spec.bootstrap)))?;
+        Ok(cluster)
+    }
+
+    /// Delete every topic the harness created and did not delete (a run that ended early).
+    pub async fn remove_own_topics(&self) {
+        let left: Vec<String> = self.topics.lock().unwrap().iter().cloned().collect();
+        for topic in left {
+            if let Err(e) = Cluster::delete_topic(self, &topic).await {
+                eprintln!("warning: could not delete topic {topic} from the external cluster: {e}");
+            }
+        }
+    }
+
+    fn vars(&self, id: i32) -> Result<BTreeMap<String, String>> {
+        let mut vars = self
+            .spec
+            .nodes
+            .get(&id)
+            .cloned()
+            .ok_or_else(|| Error::Invalid(format!("node {id} is not in [cluster.nodes]")))?;
+        vars.insert("id".into(), id.to_string());
+        vars.insert("bootstrap".into(), self.spec.bootstrap.clone());
+        Ok(vars)
+    }
+
+    /// Run a hook for node `id` with a shell; Ok(its output), Err with its exit and output.
+    async fn run_hook(&self, name: &str, template: &str, id: i32) -> Result<(String, String)> {
+        let command = fill(template, &self.vars(id)?);
+        let child = tokio::process::Command::new("sh")
+            .arg("-c")
+            .arg(&command)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| Error::infra(format!("cannot run the {name} hook `{command}`: {e}")))?;
+        let output = tokio::time::timeout(HOOK_TIMEOUT, child.wait_with_output())
+            .await
+            .map_err(|_| Error::infra(format!("the {name} hook `{command}` ran longer than {} s", HOOK_TIMEOUT.as_secs())))?
+            .map_err(|e| Error::infra(format!("the {name} hook `{command}` failed: {e}")))?;
+        let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        if !output.status.success() {
+            return Err(Error::infra(format!("the {name} hook `{command}` exited with {}: {}", output.status, text.trim())));
+        }
+        Ok((command, text))
+    }
+
+    /// A client of the brokers no fault holds, or of all of them if every one is faulted.
+    fn running_topology(&self) -> Result<Topology> {
+        let faults = self.faults.lock().unwrap();
+        let running: Vec<&str> =
+            self.addresses.iter().filter(|(id, _)| !faults.contains_key(id)).map(|(_, a)| a.as_str()).collect();
+        match running.is_empty() {
+            true => Topology::connect(&self.spec.bootstrap),
+            false => Topology::connect(&running.join(",")),
+        }
+    }
+
+    /// Wait until node `id` has left the live set (broken) or is back and in every ISR (healed).
+    async fn observe(&self, ability: Ability, id: i32) -> Result<String> {
+        let label = self.node_label(id);
+        let topology = self.running_topology()?;
+        if ability.breaks() {
+            wait_until(LEAVE_TIMEOUT, || async { topology.live_brokers().await.map(|b| !b.contains(&id)).unwrap_or(false) })
+                .await
+                .map_err(|w| Error::infra(format!("{label} was still listed alive {} s after the {ability} hook", w.as_secs())))?;
+            return Ok(format!("{label} left the live set"));
+        }
+        wait_until(REJOIN_TIMEOUT, || async {
+            match topology.live_brokers().await {
+                Ok(live) if live.contains(&id) => topology.out_of_isr(id).await.map(|n| n == 0).unwrap_or(false),
+                _ => false,
+            }
+        })
+        .await
+        .map_err(|w| Error::infra(format!("{label} did not rejoin the ISR of its partitions within {} s of the {ability} hook", w.as_secs())))?;
+        Ok(format!("{label} is alive and in every ISR again"))
+    }
+}
+
+#[async_trait]
+impl Cluster for ExternalCluster {
+    fn describe(&self) -> String {
+        format!("external cluster at {}", self.spec.bootstrap)
+    }
+
+    fn bootstrap_servers(&self) -> String {
+        self.spec.bootstrap.clone()
+    }
+
+    fn node_label(&self, id: i32) -> String {
+        format!("broker-{id}")
+    }
+
+    fn topic_prefix(&self) -> &str {
+        &self.spec.topic_prefix
+    }
+
+    fn can(&self, ability: Ability) -> bool {
+        self.spec.hooks.contains_key(&ability)
+    }
+
+    async fn perform(&self, ability: Ability, id: i32) -> Result<Observed> {
+        let began = Instant::now();
+        let template = self.spec.hooks.get(&ability).ok_or_else(|| {
+            Error::Invalid(format!("this cluster has no {ability} hook (check should have rejected the step; a bug)"))
+        })?;
+        let (command, _) = self.run_hook(ability.as_str(), template, id).await?;
+        // Until observed, the node counts as faulted: a client must not wait on it.
+        let action = FaultActionKind::ALL.into_iter().find(|a| a.abilities().0 == ability);
+        if let Some(action) = action {
+            self.faults.lock().unwrap().insert(id, action);
+        }
+        let seen = self.observe(ability, id).await?;
+        if !ability.breaks() {
+            self.faults.lock().unwrap().remove(&id);
+        }
+        Ok(Observed { took: began.elapsed(), how: format!("hook `{command}`; {seen}") })
+    }
+
+    fn faulted(&self) -> Vec<(i32, FaultActionKind)> {
+        self.faults.lock().unwrap().iter().map(|(id, a)| (*id, *a)).collect()
+    }
+
+    async fn active_controller(&self) -> Result<i32> {
+        let template = self.spec.quorum.as_deref().ok_or_else(|| {
+            Error::Invalid("this cluster has no quorum hook (check should have rejected the target controller; a bug)".into())
+        })?;
+        let faulted = self.faults.lock().unwrap().clone();
+        let mut last_error = String::from("every node is faulted");
+        for &id in self.spec.nodes.keys().filter(|id| !faulted.contains_key(id)) {
+            match self.run_hook("quorum", template, id).await {
+                Ok((_, out)) => match parse_quorum_leader(&out) {
+                    Some(leader) => return Ok(leader),
+                    None => last_error = format!("no LeaderId in: {}", out.trim()),
+                },
+                Err(e) => last_error = e.to_string(),
+            }
+        }
+        Err(Error::infra(format!("cannot find the active controller: {last_error}")))
+    }
+
+    async fn check_health(&self) -> std::result::Result<(), String> {
+        let faulted = self.faulted();
+        if !faulted.is_empty() {
+            let list: Vec<String> = faulted.iter().map(|(id, a)| format!("{} {a}", self.node_label(*id))).collect();
+            return Err(format!("faults still in force: {}", list.join(", ")));
+        }
+        let topology = self.running_topology().map_err(|e| e.to_string())?;
+        let expected: Vec<i32> = self.spec.nodes.keys().copied().collect();
+        topology.wait_healthy(&expected, HEALTH_TIMEOUT).await
+    }
+
+    fn topology(&self) -> Result<Topology> {
+        self.running_topology()
+    }
+
+    async fn create_topic(&self, name: &str, partitions: i32, replication_factor: i32, config: &BTreeMap<String, String>) -> Result<()> {
+        if !name.starts_with(self.topic_prefix()) {
+            return Err(Error::infra(format!("topic {name} lacks the prefix {} (a bug)", self.topic_prefix())));
+        }
+        // Recorded first: a creation that times out may still have happened.
+        self.topics.lock().unwrap().insert(name.to_string());
+        self.running_topology()?.create_topic(name, partitions, replication_factor, config).await
+    }
+
+    async fn delete_topic(&self, name: &str) -> Result<()> {
+        if !self.topics.lock().unwrap().contains(name) {
+            return Err(Error::infra(format!("refusing to delete {name}: the harness did not create it")));
+        }
+        self.running_topology()?.delete_topic(name).await?;
+        self.topics.lock().unwrap().remove(name);
+        Ok(())
+    }
+}

@@ -1,0 +1,198 @@
+//! `[cluster] kind = "external"`: a cluster the user runs. Checked here: where to reach it, its
+//! nodes and their variables, and that every `{variable}` a hook uses is defined for every node,
+//! so a hook never reaches a shell with a hole in it.
+
+use super::environment::External;
+use super::fault::Ability;
+use super::source::{Checked, Diagnostic};
+use super::spec::ClusterSpec;
+use serde_spanned::Spanned;
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+
+/// The hook that reports the KRaft quorum, for the target `controller`.
+pub const QUORUM_HOOK: &str = "quorum";
+/// Variables every hook may use besides the node's own.
+const BUILT_IN: [&str; 2] = ["id", "bootstrap"];
+
+pub fn resolve(spec: &ClusterSpec, table: Range<usize>) -> Checked<External> {
+    // What the harness would set on a cluster it starts cannot be set on one it does not.
+    let not_here = |what: &str, span: Range<usize>| {
+        Diagnostic::new(
+            span,
+            format!("{what} cannot be set for an external cluster: the harness does not start it; remove it"),
+        )
+    };
+    if let Some(b) = &spec.brokers {
+        return Err(not_here("brokers (the nodes table says which brokers there are)", b.span()));
+    }
+    if let Some(c) = &spec.controllers {
+        return Err(not_here("controllers", c.span()));
+    }
+    if let Some(v) = &spec.kafka_version {
+        return Err(not_here("kafka_version", v.span()));
+    }
+    if let Some((k, _)) = spec.broker_config.iter().next() {
+        return Err(not_here("broker_config", k.span()));
+    }
+    let bootstrap = match &spec.bootstrap {
+        Some(b) if b.get_ref().trim().is_empty() => return Err(Diagnostic::new(b.span(), "bootstrap is empty; write host:port[,host:port...]")),
+        Some(b) => b.get_ref().trim().to_string(),
+        None => {
+            return Err(Diagnostic::new(
+                table,
+                "an external cluster needs bootstrap = \"host:port,...\" in [cluster]",
+            ))
+        }
+    };
+    let topic_prefix = match &spec.topic_prefix {
+        Some(p) if !valid_topic_prefix(p.get_ref()) => {
+            return Err(Diagnostic::new(
+                p.span(),
+                format!("topic_prefix must be 1 to 100 letters, digits, '.', '_' or '-'; found {:?}", p.get_ref()),
+            ))
+        }
+        Some(p) => p.get_ref().clone(),
+        None => External::DEFAULT_TOPIC_PREFIX.to_string(),
+    };
+    let nodes = resolve_nodes(spec, table)?;
+    let defined = defined_everywhere(&nodes);
+    let mut hooks = BTreeMap::new();
+    let mut quorum = None;
+    for (name, command) in &spec.hooks {
+        check_placeholders(command, &defined)?;
+        let text = command.get_ref().clone();
+        if name.get_ref() == QUORUM_HOOK {
+            quorum = Some(text);
+            continue;
+        }
+        let ability: Ability = name.get_ref().parse().map_err(|e: String| Diagnostic::new(name.span(), e))?;
+        hooks.insert(ability, text);
+    }
+    Ok(External { bootstrap, topic_prefix, hooks, quorum, nodes })
+}
+
+fn resolve_nodes(spec: &ClusterSpec, table: Range<usize>) -> Checked<BTreeMap<i32, BTreeMap<String, String>>> {
+    if spec.nodes.is_empty() {
+        return Err(Diagnostic::new(
+            table,
+            "an external cluster needs its nodes: a [cluster.nodes.ID] table per broker (ID is its node.id), \
+             with the variables its hooks use, e.g. host = \"kafka-1\"",
+        ));
+    }
+    let mut nodes = BTreeMap::new();
+    for (id, vars) in &spec.nodes {
+        let parsed: i32 = id
+            .get_ref()
+            .parse()
+            .ok()
+            .filter(|n| *n >= 0)
+            .ok_or_else(|| Diagnostic::new(id.span(), format!("node table names are broker ids (node.id), e.g. [cluster.nodes.1]; found {:?}", id.get_ref())))?;
+        let mut values = BTreeMap::new();
+        for (name, value) in vars.get_ref() {
+            if BUILT_IN.contains(&name.as_str()) {
+                return Err(Diagnostic::new(value.span(), format!("{{{name}}} is given by the harness; use another name")));
+            }
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(Diagnostic::new(value.span(), format!("variable names use letters, digits and '_'; found {name:?}")));
+            }
+            values.insert(name.clone(), value.get_ref().clone());
+        }
+        nodes.insert(parsed, values);
+    }
+    Ok(nodes)
+}
+
+/// Variables every node defines (a hook runs on any of them), plus the built-in ones.
+fn defined_everywhere(nodes: &BTreeMap<i32, BTreeMap<String, String>>) -> BTreeSet<String> {
+    let mut sets = nodes.values().map(|v| v.keys().cloned().collect::<BTreeSet<_>>());
+    let first = sets.next().unwrap_or_default();
+    let mut common = sets.fold(first, |acc, s| acc.intersection(&s).cloned().collect());
+    common.extend(BUILT_IN.iter().map(|s| s.to_string()));
+    common
+}
+
+fn check_placeholders(command: &Spanned<String>, defined: &BTreeSet<String>) -> Checked<()> {
+    for name in placeholders(command.get_ref()) {
+        if !defined.contains(&name) {
+            let known: Vec<&str> = defined.iter().map(String::as_str).collect();
+            return Err(Diagnostic::new(
+                command.span(),
+                format!(
+                    "{{{name}}} is not defined for every node; define it in each [cluster.nodes.ID] table (defined: {})",
+                    known.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The `{name}`s of a template, in order; `{{` and `}}` stand for braces.
+pub fn placeholders(template: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        if rest[open..].starts_with("{{") {
+            rest = &rest[open + 2..];
+            continue;
+        }
+        match rest[open + 1..].find('}') {
+            Some(close) => {
+                names.push(rest[open + 1..open + 1 + close].to_string());
+                rest = &rest[open + 2 + close..];
+            }
+            None => break,
+        }
+    }
+    names
+}
+
+/// Fill a template's `{name}`s from `vars`; unknown names stay as written (check rejects them).
+pub fn fill(template: &str, vars: &BTreeMap<String, String>) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(open) = rest.find(['{', '}']) {
+        out.push_str(&rest[..open]);
+        let tail = &rest[open..];
+        if tail.starts_with("{{") || tail.starts_with("}}") {
+            out.push(tail.as_bytes()[0] as char);
+            rest = &tail[2..];
+            continue;
+        }
+        match (tail.starts_with('{'), tail[1..].find('}')) {
+            (true, Some(close)) => {
+                let name = &tail[1..1 + close];
+                match vars.get(name) {
+                    Some(value) => out.push_str(value),
+                    None => out.push_str(&tail[..close + 2]),
+                }
+                rest = &tail[close + 2..];
+            }
+            _ => {
+                out.push_str(&tail[..1]);
+                rest = &tail[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn valid_topic_prefix(prefix: &str) -> bool {
+    !prefix.is_empty() && prefix.len() <= 100 && prefix.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_fill_from_the_node_and_keep_escaped_braces() {
+        let vars: BTreeMap<String, String> = [("host", "kafka-1"), ("id", "1")].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        assert_eq!(fill("ssh {host} kill -STOP $(cat /run/kafka-{id}.pid)", &vars), "ssh kafka-1 kill -STOP $(cat /run/kafka-1.pid)");
+        assert_eq!(fill("awk '{{print $1}}' {host}", &vars), "awk '{print $1}' kafka-1");
+        assert_eq!(placeholders("awk '{{print}}' {host} {id}"), vec!["host", "id"]);
+        assert_eq!(fill("{unknown} {host}", &vars), "{unknown} kafka-1");
+    }
+}
