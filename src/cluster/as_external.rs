@@ -53,8 +53,9 @@ impl ContainerCluster {
         };
         let body = toml::to_string(&table).expect("a table of strings serializes");
         format!(
-            "# The cluster of run {} ({}), as an external cluster: paste this over a scenario's\n\
-             # [cluster] table to run the scenario against it through these hooks.\n{body}",
+            "# The cluster of run {} ({}) as an external cluster.\n\
+             # Put this in a scenario in place of its [cluster] table to run the scenario\n\
+             # against this cluster through these hooks, as it would run against your own.\n{body}",
             self.run_id,
             self.describe()
         )

@@ -133,10 +133,26 @@ impl ExternalCluster {
         let label = self.node_label(id);
         let topology = self.running_topology()?;
         if ability.breaks() {
-            wait_until(LEAVE_TIMEOUT, || async { topology.live_brokers().await.map(|b| !b.contains(&id)).unwrap_or(false) })
-                .await
-                .map_err(|w| Error::infra(format!("{label} was still listed alive {} s after the {ability} hook", w.as_secs())))?;
-            return Ok(format!("{label} left the live set"));
+            // Fenced, or silent: a fault that takes the controller quorum with it (both
+            // followers of a three-node combined cluster paused) leaves no controller to fence
+            // the broker, but the broker itself stops answering.
+            let address = self.addresses.get(&id).cloned().unwrap_or_default();
+            let began = Instant::now();
+            loop {
+                if topology.live_brokers().await.is_ok_and(|b| !b.contains(&id)) {
+                    return Ok(format!("{label} left the live set"));
+                }
+                if !answers(&address).await {
+                    return Ok(format!("{label} stopped answering at {address}"));
+                }
+                if began.elapsed() >= LEAVE_TIMEOUT {
+                    return Err(Error::infra(format!(
+                        "{label} still answered and was listed alive {} s after the {ability} hook",
+                        LEAVE_TIMEOUT.as_secs()
+                    )));
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
         }
         wait_until(REJOIN_TIMEOUT, || async {
             match topology.live_brokers().await {
@@ -243,5 +259,13 @@ impl Cluster for ExternalCluster {
         self.running_topology()?.delete_topic(name).await?;
         self.topics.lock().unwrap().remove(name);
         Ok(())
+    }
+}
+
+/// Whether the broker at `address` answers a metadata request of a client that knows only it.
+async fn answers(address: &str) -> bool {
+    match Topology::connect(address) {
+        Ok(alone) => alone.live_brokers().await.is_ok(),
+        Err(_) => false,
     }
 }
