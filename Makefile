@@ -9,7 +9,7 @@ CARGO ?= cargo
 SARAMA_WORKER := workers/sarama/sarama-worker
 JAVA_WORKER := workers/java/target/kafka-chaos-worker.jar
 
-.PHONY: demo test engine image deps build workers worker-tests unit clean-containers
+.PHONY: demo test engine image versions-images deps build workers worker-tests unit clean-containers
 
 # Every cluster operation verified, then the smoke scenario: two cells, reports in reports/latest.
 demo: engine image build
@@ -31,6 +31,11 @@ image: engine
 	  || docker image inspect kafka-chaos/kafka:$(KAFKA_VERSION) >/dev/null 2>&1 \
 	  || docker pull apache/kafka:$(KAFKA_VERSION) >/dev/null 2>&1 \
 	  || bash docker/build-image.sh $(KAFKA_VERSION)
+
+# Every Kafka version scenarios/versions.toml compares (3.9.x beside the default 4.x).
+VERSIONS_KAFKA ?= 3.9.1 $(KAFKA_VERSION)
+versions-images: engine
+	@for v in $(VERSIONS_KAFKA); do $(MAKE) --no-print-directory image KAFKA_VERSION=$$v || exit 1; done
 
 deps:
 	bash scripts/ensure-build-deps.sh

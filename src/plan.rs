@@ -63,6 +63,10 @@ pub struct Cell {
     /// The client library of the cell's producers and consumers.
     #[serde(default = "default_client")]
     pub client: ClientKind,
+    /// The brokers' Kafka version (cells of another version get a cluster of their own); empty
+    /// for an external cluster.
+    #[serde(default)]
+    pub kafka_version: String,
     /// `0`, `1` or `all` (the common `acks` key); None: the client's own default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acks: Option<String>,
@@ -76,6 +80,14 @@ pub struct Cell {
     pub faults: Vec<FaultStep>,
     /// The expectation rules whose `when` selects this cell, in file order.
     pub expectations: Vec<Rule>,
+}
+
+impl Cell {
+    /// Whether `other` can run on the cluster this cell ran on: the same broker settings and
+    /// Kafka version.
+    pub fn same_cluster(&self, other: &Cell) -> bool {
+        self.broker == other.broker && self.kafka_version == other.kafka_version
+    }
 }
 
 fn default_client() -> ClientKind {
@@ -196,12 +208,12 @@ impl Plan {
         // The slowest commit mode of the plan sets the drain.
         let drain = self.cells.iter().map(|c| expected_drain(w, c.commit)).max().unwrap_or(Duration::ZERO);
         let mut cluster_starts = 0;
-        let mut previous: Option<&BTreeMap<String, String>> = None;
+        let mut previous: Option<&Cell> = None;
         for cell in &self.cells {
-            if previous != Some(&cell.broker) {
+            if previous.is_none_or(|p| !p.same_cluster(cell)) {
                 cluster_starts += 1;
             }
-            previous = Some(&cell.broker);
+            previous = Some(cell);
         }
         let n = self.cells.len() as u32;
         let fixed = CLUSTER_START * cluster_starts as u32;
@@ -260,6 +272,7 @@ fn cell(scenario: &Scenario, index: usize, repetition: u32, id: String, config: 
     }
     let commit = scenario.commit_of(config);
     let client = scenario.client_of(config);
+    let kafka_version = scenario.kafka_version_of(config);
     // The common keys, in every client's terms; the rest of [producer] is librdkafka's.
     let acks = ["acks", "request.required.acks"]
         .iter()
@@ -294,6 +307,7 @@ fn cell(scenario: &Scenario, index: usize, repetition: u32, id: String, config: 
         topic,
         broker,
         client,
+        kafka_version,
         acks,
         idempotence,
         commit,
@@ -345,6 +359,7 @@ fn stream_of(schedule: &str, step: usize, repetition: u32) -> u64 {
 /// Short names for the keys users vary most, so ids stay readable.
 const SHORT_KEYS: &[(&str, &str)] = &[
     ("enable.idempotence", "idem"),
+    ("kafka_version", "kafka"),
     ("request.required.acks", "acks"),
     ("max.in.flight.requests.per.connection", "inflight"),
     ("max.in.flight", "inflight"),

@@ -27,6 +27,33 @@ pub struct Analysis {
     /// Oddities that are not errors but make counts less trustworthy.
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// How long writes were not acknowledged; None without acks with a partition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub availability: Option<Availability>,
+}
+
+/// How long the cluster accepted no write (see checker/availability.rs).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Availability {
+    /// The longest time any partition went without an acked write while producers were sending
+    /// (between the run's first and last ack).
+    pub longest_gap_ms: f64,
+    pub gap_partition: Option<i32>,
+    /// When that gap began.
+    pub gap_from_ms: f64,
+    /// Per fault, in the order they started.
+    pub recovery: Vec<FaultRecovery>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FaultRecovery {
+    pub action: String,
+    pub target: String,
+    pub step: Option<u32>,
+    pub start_ms: Option<f64>,
+    /// From the fault's start until every partition had acked a write again; None if some
+    /// partition never did within the run.
+    pub to_every_partition_ms: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -12,6 +12,7 @@ mod duplicates;
 pub mod evidence;
 mod faults;
 mod keyed;
+mod availability;
 mod latency;
 mod lost;
 mod messages;
@@ -82,6 +83,7 @@ fn conclude(tally: Tally, stats: ReadStats) -> Analysis {
         timeline,
         context,
         mut latencies_ms,
+        acks,
         send_events,
         log_records,
         processed_events,
@@ -153,6 +155,9 @@ fn conclude(tally: Tally, stats: ReadStats) -> Analysis {
             .push(format!("{} events more than ten days into the run are left out of the timeline", timeline.beyond));
     }
     let evidence = evidence::gather(context, ledger.finish());
+    // Tenths of a millisecond, as histories stamp them: sorted exactly.
+    let acks: Vec<(i32, Vec<f32>)> = acks.into_sorted(|t| (*t as f64 * 10.0).round() as i64);
+    let availability = availability::measure(&acks, &faults);
     Analysis {
         format: ANALYSIS_FORMAT,
         counts,
@@ -172,5 +177,6 @@ fn conclude(tally: Tally, stats: ReadStats) -> Analysis {
         lost: lost_detail,
         samples,
         warnings,
+        availability,
     }
 }

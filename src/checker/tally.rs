@@ -34,6 +34,8 @@ pub(crate) struct Tally {
     /// with its place in the file.
     pub context: Vec<(Event, LinePosition)>,
     pub latencies_ms: Vec<f32>,
+    /// When each acked send was acked, per partition (for availability).
+    pub acks: PartitionRecords<f32>,
     pub send_events: u64,
     pub log_records: u64,
     pub processed_events: u64,
@@ -56,6 +58,9 @@ impl Tally {
                     SendOutcome::Acked => {
                         if let Some(latency) = send.latency_ms {
                             self.latencies_ms.push(latency as f32);
+                        }
+                        if let Some(partition) = send.partition {
+                            self.acks.push(partition, send.time_ms as f32);
                         }
                         Series::Acked
                     }
@@ -98,6 +103,7 @@ impl Tally {
         self.timeline.merge(later.timeline);
         self.context.extend(later.context);
         self.latencies_ms.extend(later.latencies_ms);
+        self.acks.merge(later.acks);
         self.send_events += later.send_events;
         self.log_records += later.log_records;
         self.processed_events += later.processed_events;

@@ -142,9 +142,18 @@ async fn run_cells(
     progress: ProgressBar,
     launcher: WorkerLauncher,
 ) -> Result<usize> {
-    state.lock().unwrap().summary.image = cluster.describe();
+    {
+        // Cells of other versions ran on other images: name each.
+        let image = &mut state.lock().unwrap().summary.image;
+        let this = cluster.describe();
+        if image.is_empty() {
+            *image = this;
+        } else if !image.split("; ").any(|i| i == this) {
+            *image = format!("{image}; {this}");
+        }
+    }
     let mut index = first;
-    while index < plan.cells.len() && plan.cells[index].broker == plan.cells[first].broker {
+    while index < plan.cells.len() && plan.cells[index].same_cluster(&plan.cells[first]) {
         let cell = plan.cells[index].clone();
         let dir = state.lock().unwrap().dir.join(CELLS_DIR).join(&cell.id);
         let label = format!("{}/{} {}", index + 1, plan.cells.len(), cell.id);
@@ -188,7 +197,7 @@ fn cluster_spec(plan: &Plan, cell: &Cell, image: Option<String>) -> ClusterSpec 
     ClusterSpec {
         brokers: plan.cluster.brokers,
         controllers: plan.cluster.controllers,
-        kafka_version: plan.cluster.kafka_version.clone(),
+        kafka_version: cell.kafka_version.clone(),
         image,
         broker_config: cell.broker.clone(),
     }

@@ -37,6 +37,7 @@ pub fn render(data: &ReportData) -> String {
     );
     cells_table(&mut out, &s.cells);
     clients_side_by_side(&mut out, &s.cells);
+    availability(&mut out, data);
     failed_expectations(&mut out, &s.cells);
     no_verdict(&mut out, &s.cells);
     schedules(&mut out, data);
@@ -97,6 +98,45 @@ fn cells_table(out: &mut String, cells: &[CellSummary]) {
         }));
         row.push(verdict_mark(cell.verdict));
         let _ = writeln!(out, "| {} |", row.join(" | "));
+    }
+    out.push('\n');
+}
+
+/// How long writes went unacknowledged, per cell with faults: where versions and settings differ
+/// when nothing is lost.
+fn availability(out: &mut String, data: &ReportData) {
+    let rows: Vec<(&CellSummary, &crate::checker::Availability)> = data
+        .summary
+        .cells
+        .iter()
+        .filter_map(|c| Some((c, data.analyses.get(&c.id)?.availability.as_ref()?)))
+        .filter(|(_, a)| !a.recovery.is_empty())
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "## Availability
+");
+    let _ = writeln!(
+        out,
+        "The longest time a partition acknowledged no write while the producers were sending, and for each \
+         fault the time from when it took effect until every partition had acknowledged a write again.\n"
+    );
+    let _ = writeln!(out, "| cell | longest without an ack | after each fault: every partition acked again |\n|---|---|---|");
+    for (cell, a) in rows {
+        let gap = match a.gap_partition {
+            Some(p) => format!("{} (partition {p}, from {})", duration(a.longest_gap_ms / 1000.0), duration(a.gap_from_ms / 1000.0)),
+            None => "–".into(),
+        };
+        let faults: Vec<String> = a
+            .recovery
+            .iter()
+            .map(|r| {
+                let after = r.to_every_partition_ms.map_or("not within the run".to_string(), |ms| duration(ms / 1000.0));
+                format!("{} {}: {after}", r.action, r.target)
+            })
+            .collect();
+        let _ = writeln!(out, "| `{}` | {gap} | {} |", cell.id, cell_text(&faults.join("; ")));
     }
     out.push('\n');
 }

@@ -36,6 +36,7 @@ pub(super) fn resolve_axis(spec: &AxisSpec, faults: &BTreeMap<String, Fault>, wo
             "commit" => text.parse::<CommitMode>().map(|_| ()),
             "client" => text.parse::<ClientKind>().map(|_| ()),
             "fault" => check_fault_value(&text, faults),
+            "kafka_version" => check_kafka_version(&text),
             _ => check_value(target.layer, &target.name, &text),
         };
         checked.map_err(|e| Diagnostic::new(value.span(), e))?;
@@ -56,6 +57,17 @@ pub(super) fn resolve_axis(spec: &AxisSpec, faults: &BTreeMap<String, Fault>, wo
         name: target.name,
         values: resolved,
     })
+}
+
+/// A Kafka release the image recipe builds: 3.x (from 3.9, the first with unclean election in
+/// KRaft) or 4.x, as major.minor.patch.
+pub(super) fn check_kafka_version(value: &str) -> Result<(), String> {
+    let parts: Vec<Option<u32>> = value.split('.').map(|p| p.parse().ok()).collect();
+    match parts.as_slice() {
+        [Some(3), Some(minor), Some(_)] if *minor >= 9 => Ok(()),
+        [Some(4), Some(_), Some(_)] => Ok(()),
+        _ => Err(format!("kafka_version \"{value}\" is not one the harness runs; use 3.9.x or 4.x.y, e.g. \"3.9.1\"")),
+    }
 }
 
 fn check_fault_value(value: &str, faults: &BTreeMap<String, Fault>) -> Result<(), String> {

@@ -120,6 +120,11 @@ impl Scenario {
             .unwrap_or(ClientKind::DEFAULT)
     }
 
+    /// The cell's Kafka version: the matrix's `kafka_version`, else `[cluster] kafka_version`.
+    pub fn kafka_version_of(&self, config: &BTreeMap<String, String>) -> String {
+        config.get("kafka_version").cloned().unwrap_or_else(|| self.cluster.kafka_version.clone())
+    }
+
     pub fn commit_of(&self, config: &BTreeMap<String, String>) -> CommitMode {
         config
             .get("commit")

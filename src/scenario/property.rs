@@ -80,7 +80,7 @@ const HARNESS_BROKER_KEYS: &[&str] = &[
     "process.roles",
 ];
 
-pub const HARNESS_KEYS: &[&str] = &["client", "commit", "fault"];
+pub const HARNESS_KEYS: &[&str] = &["client", "commit", "fault", "kafka_version"];
 
 /// Resolve a key of `[matrix]`.
 pub fn resolve_matrix_key(key: &str) -> Result<KeyTarget, String> {

@@ -81,10 +81,11 @@ pub fn resolve(spec: ScenarioSpec, source: &Source) -> Checked<Scenario> {
         .collect::<Checked<Vec<_>>>()?;
     axes::check_distinct_properties(&matrix_spec.axes, &axes)?;
     if cluster.external.is_some() {
-        if let Some((axis, _)) = matrix_spec.axes.iter().zip(&axes).find(|(_, a)| a.layer == Layer::Broker) {
+        let fixed = |a: &super::matrix::Axis| a.layer == Layer::Broker || a.key == "kafka_version";
+        if let Some((axis, _)) = matrix_spec.axes.iter().zip(&axes).find(|(_, a)| fixed(a)) {
             return Err(Diagnostic::new(
                 axis.key.span(),
-                "broker settings cannot vary on an external cluster: the harness does not start it; remove this axis",
+                "broker settings and versions cannot vary on an external cluster: the harness does not start it; remove this axis",
             ));
         }
     }
@@ -235,7 +236,10 @@ fn resolve_cluster(spec: &ClusterSpec, table: Range<usize>) -> Checked<Cluster> 
                 "kafka_version is empty; write e.g. \"4.1.1\"",
             ))
         }
-        Some(v) => v.get_ref().clone(),
+        Some(v) => {
+            axes::check_kafka_version(v.get_ref()).map_err(|e| Diagnostic::new(v.span(), e))?;
+            v.get_ref().clone()
+        }
         None => crate::cluster::DEFAULT_KAFKA_VERSION.to_string(),
     };
     let broker_config = properties(Layer::Broker, &spec.broker_config)?;

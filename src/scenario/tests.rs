@@ -355,8 +355,13 @@ fn a_step_whose_hook_is_missing_is_rejected_where_its_action_is() {
             "s.toml:3:13: bootstrap is for kind = \"external\" clusters",
         ),
         (
+            format!("{EXTERNAL}[matrix]\nkafka_version = [\"3.9.1\", \"4.4.0\"]\n"),
+            "s.toml:15:1: broker settings and versions cannot vary on an external cluster",
+        ),
+        ("name = \"x\"\n[matrix]\nkafka_version = [\"3.8.0\"]\n".to_string(), "s.toml:3:18: kafka_version \"3.8.0\" is not one the harness runs"),
+        (
             format!("{EXTERNAL}[matrix]\n\"broker:log.flush.interval.messages\" = [1]\n"),
-            "s.toml:15:1: broker settings cannot vary on an external cluster",
+            "s.toml:15:1: broker settings and versions cannot vary on an external cluster",
         ),
     ];
     let wrong: Vec<String> = cases
