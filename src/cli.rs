@@ -29,7 +29,7 @@ pub enum Command {
     /// Remove every container and network labelled kafka-chaos.run (left behind by a killed run).
     Clean(CleanArgs),
     /// Check the Docker engine and the Kafka image, and say what to do about each problem.
-    Doctor(ImageArgs),
+    Doctor(DoctorArgs),
     /// Validate a scenario file and print its plan (cells, fault schedule), without Docker.
     Check(CheckArgs),
     /// Run every cell of a scenario against a real cluster and write a result directory.
@@ -82,6 +82,16 @@ pub struct ClusterUpArgs {
     /// this cluster the way it would run against your own.
     #[arg(long, value_name = "FILE")]
     pub print_external: Option<PathBuf>,
+    #[command(flatten)]
+    pub image: ImageArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Check the image of every Kafka version this scenario names (its `[cluster]` and its
+    /// `kafka_version` axis) instead of --kafka-version's alone.
+    #[arg(long)]
+    pub scenario: Option<PathBuf>,
     #[command(flatten)]
     pub image: ImageArgs,
 }

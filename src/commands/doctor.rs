@@ -1,6 +1,6 @@
 //! `doctor`: is everything a run needs here, and what to do about each thing that is not.
 
-use crate::cli::ImageArgs;
+use crate::cli::DoctorArgs;
 use crate::cluster::{docker, image};
 use crate::error::Result;
 use crate::exit_codes;
@@ -27,7 +27,21 @@ fn workers() -> usize {
     problems
 }
 
-pub async fn run(args: ImageArgs) -> Result<i32> {
+pub async fn run(args: DoctorArgs) -> Result<i32> {
+    // The versions to check: every one the scenario names, else --kafka-version.
+    let versions: Vec<String> = match &args.scenario {
+        Some(path) => {
+            let (_, plan) = crate::commands::check::load(path, None)?;
+            if let Some(external) = &plan.cluster.external {
+                println!("ok    {} runs on the external cluster at {}: no image needed", path.display(), external.bootstrap);
+            }
+            let set: std::collections::BTreeSet<String> =
+                plan.cells.iter().filter(|_| plan.cluster.external.is_none()).map(|c| c.kafka_version.clone()).collect();
+            set.into_iter().collect()
+        }
+        None => vec![args.image.kafka_version.clone()],
+    };
+    let args = args.image;
     let mut problems = workers();
     let engine = match docker::connect().await {
         Ok(engine) => {
@@ -44,31 +58,8 @@ pub async fn run(args: ImageArgs) -> Result<i32> {
             return Ok(exit_codes::INFRASTRUCTURE);
         }
     };
-    let version = &args.kafka_version;
-    if let Some(given) = &args.image {
-        if image::is_present(&engine, given).await {
-            println!("ok    image {given} (from --image/KAFKA_CHAOS_IMAGE) is present");
-        } else {
-            println!("FAIL  image {given} (from --image/KAFKA_CHAOS_IMAGE) is not present: pull or build it, or unset it");
-            problems += 1;
-        }
-    } else {
-        let official = image::official(version);
-        let local = image::local_build(version);
-        match (image::is_present(&engine, &official).await, image::is_present(&engine, &local).await) {
-            (true, _) => println!("ok    image {official} is present and will be used"),
-            (false, true) => println!("ok    image {local} is present and will be used"),
-            (false, false) => {
-                println!("...   neither {official} nor {local} is present; trying to pull {official}");
-                match image::pull(&engine, &official).await {
-                    Ok(()) => println!("ok    pulled {official}"),
-                    Err(e) => {
-                        println!("FAIL  cannot pull {official} ({e}); {}", image::build_hint(version));
-                        problems += 1;
-                    }
-                }
-            }
-        }
+    for version in &versions {
+        problems += image_problems(&engine, version, args.image.as_deref()).await;
     }
     let leftovers = engine
         .list_containers(Some(testcontainers::bollard::query_parameters::ListContainersOptions {
@@ -83,4 +74,36 @@ pub async fn run(args: ImageArgs) -> Result<i32> {
         println!("warn  {leftovers} container(s) of earlier runs are still here: `kafka-chaos clean` removes them");
     }
     Ok(if problems == 0 { exit_codes::OK } else { exit_codes::INFRASTRUCTURE })
+}
+
+/// The image of one Kafka version: present, or pulled now; else how to build it. Returns the
+/// number of problems.
+async fn image_problems(engine: &testcontainers::bollard::Docker, version: &str, given: Option<&str>) -> usize {
+    let mut problems = 0;
+    if let Some(given) = given {
+        if image::is_present(engine, given).await {
+            println!("ok    image {given} (from --image/KAFKA_CHAOS_IMAGE) is present");
+        } else {
+            println!("FAIL  image {given} (from --image/KAFKA_CHAOS_IMAGE) is not present: pull or build it, or unset it");
+            problems += 1;
+        }
+    } else {
+        let official = image::official(version);
+        let local = image::local_build(version);
+        match (image::is_present(engine, &official).await, image::is_present(engine, &local).await) {
+            (true, _) => println!("ok    image {official} is present and will be used"),
+            (false, true) => println!("ok    image {local} is present and will be used"),
+            (false, false) => {
+                println!("...   neither {official} nor {local} is present; trying to pull {official}");
+                match image::pull(engine, &official).await {
+                    Ok(()) => println!("ok    pulled {official}"),
+                    Err(e) => {
+                        println!("FAIL  cannot pull {official} ({e}); {}", image::build_hint(version));
+                        problems += 1;
+                    }
+                }
+            }
+        }
+    }
+    problems
 }

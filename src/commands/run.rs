@@ -35,6 +35,15 @@ pub async fn run(args: RunArgs) -> Result<i32> {
     for client in clients {
         launcher.command(client)?;
     }
+    // Every Kafka version's image must be here (or obtainable) before the first cluster starts:
+    // a run must not stop half-way for a missing 3.9 image.
+    if plan.cluster.external.is_none() {
+        let docker = crate::cluster::docker::connect().await?;
+        let versions: std::collections::BTreeSet<&str> = plan.cells.iter().map(|c| c.kafka_version.as_str()).collect();
+        for version in versions {
+            crate::cluster::image::resolve(&docker, version, args.image.as_deref()).await?;
+        }
+    }
     let dir = result_dir(&args, &plan.scenario)?;
     std::fs::copy(&args.scenario, dir.join(SCENARIO_COPY))
         .map_err(|e| Error::io(format!("cannot copy {}", args.scenario.display()), e))?;
