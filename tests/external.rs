@@ -113,6 +113,21 @@ fn a_scenario_runs_through_hooks_on_an_external_cluster_with_the_verdicts_of_con
     }
     drop(held);
 
+    // Every worker ran through the launch template (which says so on its stderr) and stopped at
+    // the end of its stdin, without being killed.
+    let cell_dir = tmp.path().join("external").join("cells").join(&cell.id);
+    let logs: Vec<PathBuf> = std::fs::read_dir(&cell_dir)
+        .unwrap()
+        .filter_map(|e| Some(e.ok()?.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "log"))
+        .collect();
+    assert_eq!(logs.len(), 2, "one producer and one consumer: {logs:?}");
+    for log in &logs {
+        let text = std::fs::read_to_string(log).unwrap();
+        assert!(text.contains("launched through the template"), "{}: {text}", log.display());
+    }
+    assert!(!history.contains("did not stop within"), "a worker had to be killed at the end");
+
     let (on_containers, container_code, _) = run(Path::new(SCENARIO), &tmp.path().join("containers"));
     let verdicts = |s: &Summary| s.cells.iter().map(|c| (c.id.clone(), c.verdict)).collect::<Vec<_>>();
     assert_eq!(verdicts(&on_hooks), verdicts(&on_containers));

@@ -84,6 +84,9 @@ pub fn render(scenario: &Scenario, plan: &Plan) -> String {
             format_duration(w.duration)
         ),
     );
+    if let Some(launch) = &w.launch {
+        line(o, "", &format!("workers start through: {launch}"));
+    }
     let processing = if w.processing.is_zero() {
         "no processing time".to_string()
     } else {

@@ -30,7 +30,7 @@ pub async fn run(args: RunArgs) -> Result<i32> {
         None => plan,
     });
     // Every client's worker must be here before a cluster starts or a directory is written.
-    let launcher = WorkerLauncher::current_exe()?;
+    let launcher = WorkerLauncher::current_exe()?.launched_through(plan.workload.launch.clone());
     let clients: std::collections::BTreeSet<_> = plan.cells.iter().map(|c| c.client).collect();
     for client in clients {
         launcher.command(client)?;

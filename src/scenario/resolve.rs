@@ -62,7 +62,7 @@ pub fn resolve(spec: ScenarioSpec, source: &Source) -> Checked<Scenario> {
     let mut faults = BTreeMap::new();
     for (name, fault) in &spec.faults {
         check_schedule_name(name)?;
-        let steps = resolve_steps(&fault.get_ref().steps, &bounds, &cluster, workload.duration)?;
+        let steps = resolve_steps(&fault.get_ref().steps, &bounds, &cluster, workload.launch.as_deref(), workload.duration)?;
         faults.insert(
             name.get_ref().clone(),
             Fault {
@@ -367,6 +367,16 @@ fn resolve_workload(spec: &WorkloadSpec, topic: &Topic, span: Range<usize>) -> C
         },
         drain_timeout: duration_of(&spec.drain_timeout, "drain_timeout", Workload::DEFAULT_DRAIN_TIMEOUT)?,
         settle: duration_of(&spec.settle, "settle", Workload::DEFAULT_SETTLE)?,
+        launch: match &spec.launch {
+            Some(l) if external::placeholders(l.get_ref()) != ["command"] => {
+                return Err(Diagnostic::new(
+                    l.span(),
+                    "launch must contain {command} once and no other {variable}, e.g. \"ssh loadgen-1 {command}\"",
+                ))
+            }
+            Some(l) => Some(l.get_ref().clone()),
+            None => None,
+        },
     })
 }
 
@@ -440,12 +450,19 @@ fn properties(layer: Layer, table: &PropertiesSpec) -> Checked<BTreeMap<String, 
 
 /// A schedule's steps, in file order: each runs after the one before it, so a later step may not
 /// be set to an earlier time, and the first has no previous step to wait for.
-fn resolve_steps(specs: &[Spanned<FaultStepSpec>], bounds: &TargetBounds, cluster: &Cluster, run: Duration) -> Checked<Vec<FaultStep>> {
+fn resolve_steps(
+    specs: &[Spanned<FaultStepSpec>],
+    bounds: &TargetBounds,
+    cluster: &Cluster,
+    launch: Option<&str>,
+    run: Duration,
+) -> Checked<Vec<FaultStep>> {
     let mut steps: Vec<FaultStep> = Vec::with_capacity(specs.len());
     for (i, spec) in specs.iter().enumerate() {
         let previous_at = steps.last().map_or(0, |s| s.at_ms);
         let step = resolve_step(spec, bounds, run, previous_at)?;
         check_cluster_can(&step, spec.get_ref(), cluster)?;
+        check_local_clients(&step, spec.get_ref(), launch)?;
         let written = spec.get_ref();
         if let Some(previous) = steps.last() {
             if step.at_ms < previous.at_ms {
@@ -478,6 +495,23 @@ fn resolve_steps(specs: &[Spanned<FaultStepSpec>], bounds: &TargetBounds, cluste
         steps.push(step);
     }
     Ok(steps)
+}
+
+/// Workers started elsewhere (`launch`) are out of the harness's reach: a signal to the local
+/// launcher (ssh, kubectl) is not a kill, stop or pause of the worker, and a consumer cannot be
+/// frozen to check a condition on it.
+fn check_local_clients(step: &FaultStep, spec: &FaultStepSpec, launch: Option<&str>) -> Checked<()> {
+    let Some(launch) = launch else { return Ok(()) };
+    let why = format!("workers are started through launch = {launch:?}, so the harness cannot signal them");
+    if step.target.kind().is_client() {
+        return Err(Diagnostic::new(spec.target.span(), format!("{} {}: {why}; fault brokers, or remove launch", step.action, step.target)));
+    }
+    if let (Some(when), Some(written)) = (step.when, spec.when.as_ref()) {
+        if when.consumer().is_some() {
+            return Err(Diagnostic::new(written.span(), format!("a condition on a consumer freezes it to check it exactly: {why}; remove launch")));
+        }
+    }
+    Ok(())
 }
 
 /// A node fault needs the cluster to be able to apply it and to heal it (an external cluster: a

@@ -229,6 +229,9 @@ pub struct WorkloadSpec {
     pub drain_timeout: Option<DurationSpec>,
     /// Quiet time after the last fault is healed, before draining; default "5s".
     pub settle: Option<DurationSpec>,
+    /// Start each worker through this command template, with `{command}` the worker's command
+    /// line, shell-quoted: `ssh loadgen-1 {command}`, `kubectl exec -i loadgen -- {command}`.
+    pub launch: Option<Spanned<String>>,
 }
 
 /// `[matrix]`: every key but `exclude` is a list of values; cells are the cartesian product.

@@ -372,3 +372,23 @@ fn a_step_whose_hook_is_missing_is_rejected_where_its_action_is() {
         .collect();
     assert!(wrong.is_empty(), "\n{}", wrong.join("\n"));
 }
+
+#[test]
+fn workers_launched_elsewhere_cannot_take_client_faults() {
+    let launched = "name = \"x\"\n[workload]\nlaunch = \"ssh loadgen-1 {command}\"\n";
+    let s = parse(&format!("{launched}[faults.k]\nsteps = [ {{ action = \"kill\", target = \"leader:0\" }} ]\n")).unwrap();
+    assert_eq!(s.workload.launch.as_deref(), Some("ssh loadgen-1 {command}"));
+    let cases = [
+        (format!("{launched}[faults.k]\nsteps = [ {{ action = \"kill\", target = \"consumer:0\" }} ]\n"), "s.toml:5:39: kill consumer:0: workers are started through launch"),
+        (
+            format!("{launched}[faults.k]\nsteps = [ {{ action = \"kill\", target = \"leader:0\", when = {{ committed_not_processed = 5, consumer = 0 }} }} ]\n"),
+            "s.toml:5:58: a condition on a consumer freezes it",
+        ),
+        ("name = \"x\"\n[workload]\nlaunch = \"ssh {host} {command}\"\n".to_string(), "s.toml:3:10: launch must contain {command} once"),
+        ("name = \"x\"\n[workload]\nlaunch = \"ssh loadgen-1\"\n".to_string(), "s.toml:3:10: launch must contain {command} once"),
+    ];
+    for (text, expected) in cases {
+        let e = error(&text);
+        assert!(e.starts_with(expected), "for {text:?}\n  got: {e}\n want: {expected}...");
+    }
+}

@@ -34,6 +34,10 @@ pub struct Workload {
     /// Quiet time after every fault is healed, before draining.
     #[serde(with = "millis")]
     pub settle: Duration,
+    /// A command template that starts each worker elsewhere (`ssh loadgen-1 {command}`); None:
+    /// on this machine. The worker's config goes in on its stdin, its events come back on stdout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub launch: Option<String>,
 }
 
 impl Workload {

@@ -43,6 +43,8 @@ pub struct WorkerLauncher {
     pub workers_dir: PathBuf,
     /// Append each worker's stderr to `<dir>/<role>-<id>.log`; None inherits the runner's.
     pub stderr_dir: Option<PathBuf>,
+    /// `[workload] launch`: start each worker through this template (`ssh host {command}`).
+    pub launch: Option<String>,
 }
 
 /// Overrides where the Go and Java workers are looked for.
@@ -52,7 +54,7 @@ impl WorkerLauncher {
     pub fn new(exe: impl Into<PathBuf>) -> WorkerLauncher {
         let exe = exe.into();
         let workers_dir = workers_dir_for(&exe);
-        WorkerLauncher { exe, workers_dir, stderr_dir: None }
+        WorkerLauncher { exe, workers_dir, stderr_dir: None, launch: None }
     }
 
     pub fn current_exe() -> Result<WorkerLauncher> {
@@ -66,8 +68,25 @@ impl WorkerLauncher {
         self
     }
 
-    /// The program and arguments of `client`'s worker; Err says how to build a missing one.
+    pub fn launched_through(mut self, launch: Option<String>) -> WorkerLauncher {
+        self.launch = launch;
+        self
+    }
+
+    /// The program and arguments that start `client`'s worker: its own command line, or that
+    /// line, shell-quoted, in the launch template, run with `sh -c`.
     pub fn command(&self, client: ClientKind) -> Result<(PathBuf, Vec<String>)> {
+        let (program, args) = self.worker_command(client)?;
+        let Some(template) = &self.launch else { return Ok((program, args)) };
+        let words: Vec<String> = std::iter::once(program.display().to_string()).chain(args).collect();
+        let line = shlex::try_join(words.iter().map(String::as_str))
+            .map_err(|e| Error::Invalid(format!("the {client} worker's command cannot be quoted for launch: {e}")))?;
+        let vars = [("command".to_string(), line)].into_iter().collect();
+        Ok((PathBuf::from("sh"), vec!["-c".into(), crate::scenario::external::fill(template, &vars)]))
+    }
+
+    /// The program and arguments of `client`'s worker; Err says how to build a missing one.
+    fn worker_command(&self, client: ClientKind) -> Result<(PathBuf, Vec<String>)> {
         let built = |path: PathBuf, build: &str| {
             if path.is_file() {
                 Ok(path)
@@ -183,7 +202,8 @@ struct Running {
     /// Stopped by SIGSTOP (a pause, or a freeze to read its state exactly).
     stopped: bool,
     /// Held open: the worker stops gracefully when it closes.
-    _stdin: std::process::ChildStdin,
+    /// Held open: its end tells the worker to stop (the way to stop one started elsewhere).
+    stdin: Option<std::process::ChildStdin>,
 }
 
 /// What a producer's lines said: the seqs handed to its client without an outcome yet, the next
@@ -402,7 +422,12 @@ impl WorkerProcess {
             return Ok(());
         }
         *running.state.ending.lock().unwrap() = Some((Ending::Stopping, Instant::now()));
-        signal(running, libc::SIGTERM);
+        match self.launcher.launch {
+            // SIGTERM would end the local ssh or kubectl, not the worker, and cut off its last
+            // lines; the end of its stdin reaches the worker itself.
+            Some(_) => drop(running.stdin.take()),
+            None => signal(running, libc::SIGTERM),
+        }
         if running.stopped {
             signal(running, libc::SIGCONT);
             running.stopped = false;
@@ -555,7 +580,7 @@ impl WorkerProcess {
             producer: self.producer.clone(),
         };
         tokio::spawn(supervisor.run(child, stdout, syncs));
-        self.running = Some(Running { pid, state, phase, sync, stopped: false, _stdin: stdin });
+        self.running = Some(Running { pid, state, phase, sync, stopped: false, stdin: Some(stdin) });
         Ok(())
     }
 }
@@ -872,4 +897,19 @@ fn spawn_child(mut command: Command) -> io::Result<Child> {
         .send((command, reply_tx))
         .map_err(|_| io::Error::other("the worker spawner thread is gone"))?;
     reply_rx.recv().map_err(|_| io::Error::other("the worker spawner thread is gone"))?
+}
+
+#[cfg(test)]
+mod launch_tests {
+    use super::*;
+
+    #[test]
+    fn a_launch_template_gets_the_worker_command_line_quoted() {
+        let launcher = WorkerLauncher::new("/opt/kafka chaos/kafka-chaos").launched_through(Some("ssh loadgen-1 {command}".into()));
+        let (program, args) = launcher.command(ClientKind::Rdkafka).unwrap();
+        assert_eq!(program, PathBuf::from("sh"));
+        assert_eq!(args, vec!["-c".to_string(), "ssh loadgen-1 '/opt/kafka chaos/kafka-chaos' worker".to_string()]);
+        let local = WorkerLauncher::new("/bin/kc");
+        assert_eq!(local.command(ClientKind::Rdkafka).unwrap(), (PathBuf::from("/bin/kc"), vec!["worker".to_string()]));
+    }
 }
