@@ -51,9 +51,10 @@ pub struct FaultRecovery {
     pub target: String,
     pub step: Option<u32>,
     pub start_ms: Option<f64>,
-    /// From the fault's start until every partition had acked a write again; None if some
-    /// partition never did within the run.
-    pub to_every_partition_ms: Option<f64>,
+    /// The longest time a partition went without an acked write, among the silences that began
+    /// while this fault was in force (from its start to its heal), and which partition.
+    pub longest_silence_ms: f64,
+    pub silent_partition: Option<i32>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -120,9 +120,10 @@ fn availability(out: &mut String, data: &ReportData) {
     let _ = writeln!(
         out,
         "The longest time a partition acknowledged no write while the producers were sending, and for each \
-         fault the time from when it took effect until every partition had acknowledged a write again.\n"
+         fault the longest such silence that began while it was in force (writes already in flight may \
+         still be acknowledged after a fault begins: the silence follows them).\n"
     );
-    let _ = writeln!(out, "| cell | longest without an ack | after each fault: every partition acked again |\n|---|---|---|");
+    let _ = writeln!(out, "| cell | longest without an ack | per fault: longest silence that began during it |\n|---|---|---|");
     for (cell, a) in rows {
         let gap = match a.gap_partition {
             Some(p) => format!("{} (partition {p}, from {})", duration(a.longest_gap_ms / 1000.0), duration(a.gap_from_ms / 1000.0)),
@@ -131,9 +132,9 @@ fn availability(out: &mut String, data: &ReportData) {
         let faults: Vec<String> = a
             .recovery
             .iter()
-            .map(|r| {
-                let after = r.to_every_partition_ms.map_or("not within the run".to_string(), |ms| duration(ms / 1000.0));
-                format!("{} {}: {after}", r.action, r.target)
+            .map(|r| match r.silent_partition {
+                Some(p) => format!("{} {}: {} (partition {p})", r.action, r.target, duration(r.longest_silence_ms / 1000.0)),
+                None => format!("{} {}: none", r.action, r.target),
             })
             .collect();
         let _ = writeln!(out, "| `{}` | {gap} | {} |", cell.id, cell_text(&faults.join("; ")));
