@@ -11,7 +11,7 @@
 mod common;
 
 use common::{labelled_containers, require_docker, BIN};
-use kafka_chaos::cluster::{with_cluster, ClusterSpec};
+use kafka_chaos::cluster::{with_cluster, Cluster, ClusterSpec};
 use kafka_chaos::history::{Event, LogEvent, ProcessedEvent, SendEvent, SendOutcome, WorkerEvent};
 use kafka_chaos::scenario::ClientKind;
 use kafka_chaos::workload::{
@@ -145,7 +145,7 @@ fn exit_code(client: ClientKind, config: &str) -> Option<i32> {
 }
 
 /// One client through the whole protocol; returns what it broke.
-async fn conform(client: ClientKind, bootstrap: &str, cluster: &kafka_chaos::cluster::Cluster) -> kafka_chaos::error::Result<Vec<String>> {
+async fn conform(client: ClientKind, bootstrap: &str, cluster: &kafka_chaos::cluster::ContainerCluster) -> kafka_chaos::error::Result<Vec<String>> {
     let mut failures = Vec::new();
     let run = format!("conf-{client}");
     let topic = format!("conformance-{client}");

@@ -8,7 +8,7 @@
 mod common;
 
 use common::{labelled_containers, require_docker, BIN};
-use kafka_chaos::cluster::{with_cluster, ClusterSpec};
+use kafka_chaos::cluster::{with_cluster, Cluster, ClusterSpec};
 use kafka_chaos::scenario::ClientKind;
 use kafka_chaos::history::{CommitEvent, Event, LogEvent, ProcessedEvent, RebalanceEvent, SendEvent, SendOutcome, WorkerEvent};
 use kafka_chaos::workload::{
