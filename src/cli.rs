@@ -82,6 +82,10 @@ pub struct ClusterUpArgs {
     /// this cluster the way it would run against your own.
     #[arg(long, value_name = "FILE")]
     pub print_external: Option<PathBuf>,
+    /// Make the client listener ask for SASL PLAIN, with this one user and the password in
+    /// $KAFKA_CHAOS_PASSWORD: a cluster to try the clients' authentication settings on.
+    #[arg(long, value_name = "USER")]
+    pub sasl_plain: Option<String>,
     #[command(flatten)]
     pub image: ImageArgs,
 }

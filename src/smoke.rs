@@ -124,7 +124,7 @@ pub async fn run(cluster: &ContainerCluster, mut report: impl FnMut(&Step)) -> R
 /// Whether a client that knows only this broker's host port gets metadata from it.
 async fn answers(cluster: &ContainerCluster, id: i32) -> bool {
     let Some(port) = cluster.node(id).ok().and_then(|n| n.host_port) else { return false };
-    match crate::cluster::Topology::connect(&format!("127.0.0.1:{port}")) {
+    match crate::cluster::Topology::connect(&format!("127.0.0.1:{port}"), None) {
         Ok(direct) => direct.live_brokers().await.is_ok(),
         Err(_) => false,
     }

@@ -14,6 +14,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const SCENARIO: &str = "tests/external/hooks.toml";
+const SASL_SCENARIO: &str = "tests/external/sasl.toml";
+/// `cluster up --sasl-plain` reads the password here, and the printed table names it.
+const PASSWORD_ENV: &str = "KAFKA_CHAOS_PASSWORD";
+const PASSWORD: &str = "not-a-secret-42";
 
 /// `cluster up`, removed (SIGTERM, as Ctrl-C) when dropped, even when the test panics.
 struct HeldCluster {
@@ -27,8 +31,45 @@ impl Drop for HeldCluster {
     }
 }
 
+/// `cluster up --print-external` with `extra` arguments, held until dropped: the printed table
+/// and the containers it names.
+fn cluster_up(dir: &Path, extra: &[&str]) -> (HeldCluster, String, Vec<String>) {
+    let table = dir.join("external.toml");
+    let child = Command::new(BIN)
+        .args(["cluster", "up", "--print-external"])
+        .arg(&table)
+        .args(extra)
+        .env(PASSWORD_ENV, PASSWORD)
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("cluster up starts");
+    let held = HeldCluster { child };
+    let began = Instant::now();
+    while !table.exists() {
+        assert!(began.elapsed() < Duration::from_secs(240), "cluster up wrote no table within 240 s");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let written = std::fs::read_to_string(&table).unwrap();
+    let parsed: toml::Value = toml::from_str(&written).expect("the table is TOML");
+    let containers: Vec<String> = parsed["cluster"]["nodes"]
+        .as_table()
+        .expect("nodes")
+        .values()
+        .map(|n| n["container"].as_str().expect("container").to_string())
+        .collect();
+    assert_eq!(containers.len(), 3);
+    (held, written, containers)
+}
+
 fn run(scenario: &Path, out: &Path) -> (Summary, i32, String) {
-    let output = Command::new(BIN).arg("run").arg(scenario).arg("--out").arg(out).output().expect("binary runs");
+    let output = Command::new(BIN)
+        .arg("run")
+        .arg(scenario)
+        .arg("--out")
+        .arg(out)
+        .env(PASSWORD_ENV, PASSWORD)
+        .output()
+        .expect("binary runs");
     let text = format!("{}\n{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     println!("{text}");
     let summary = Summary::load(out).unwrap_or_else(|e| panic!("no summary ({e}):\n{text}"));
@@ -68,28 +109,7 @@ fn topics(container: &str) -> Vec<String> {
 fn a_scenario_runs_through_hooks_on_an_external_cluster_with_the_verdicts_of_containers() {
     require_docker();
     let tmp = tempfile::tempdir().unwrap();
-    let table = tmp.path().join("external.toml");
-    let child = Command::new(BIN)
-        .args(["cluster", "up", "--print-external"])
-        .arg(&table)
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("cluster up starts");
-    let held = HeldCluster { child };
-    let began = Instant::now();
-    while !table.exists() {
-        assert!(began.elapsed() < Duration::from_secs(240), "cluster up wrote no table within 240 s");
-        std::thread::sleep(Duration::from_millis(500));
-    }
-    let written = std::fs::read_to_string(&table).unwrap();
-    let parsed: toml::Value = toml::from_str(&written).expect("the table is TOML");
-    let containers: Vec<String> = parsed["cluster"]["nodes"]
-        .as_table()
-        .expect("nodes")
-        .values()
-        .map(|n| n["container"].as_str().expect("container").to_string())
-        .collect();
-    assert_eq!(containers.len(), 3);
+    let (held, written, containers) = cluster_up(tmp.path(), &[]);
 
     // The scenario with the printed table as its [cluster].
     let external: PathBuf = tmp.path().join("external-hooks.toml");
@@ -139,4 +159,39 @@ fn a_scenario_runs_through_hooks_on_an_external_cluster_with_the_verdicts_of_con
         assert_eq!((c.lost, c.duplicated, c.reordered, c.unexpected), (0, 0, 0, 0));
     }
     assert_eq!((code, container_code), (0, 0));
+}
+
+#[test]
+fn every_client_authenticates_with_sasl_and_the_controller_is_found_through_the_admin_api() {
+    require_docker();
+    let tmp = tempfile::tempdir().unwrap();
+    let (held, written, _) = cluster_up(tmp.path(), &["--sasl-plain", "chaos"]);
+    assert!(written.contains("[cluster.security]") && written.contains(&format!("password_env = \"{PASSWORD_ENV}\"")), "{written}");
+    assert!(!written.contains(PASSWORD), "the printed table holds the password:\n{written}");
+    let scenario = tmp.path().join("sasl.toml");
+    std::fs::write(&scenario, format!("{}\n{written}", std::fs::read_to_string(SASL_SCENARIO).unwrap())).unwrap();
+
+    // Without the security table, the harness's own client is refused: the listener really
+    // asks for SASL, so the pass below is the passthrough's doing.
+    let plaintext = tmp.path().join("plaintext.toml");
+    let cut = written.find("[cluster.security]").unwrap();
+    std::fs::write(&plaintext, format!("{}\n{}", std::fs::read_to_string(SASL_SCENARIO).unwrap(), &written[..cut])).unwrap();
+    let refused = Command::new(BIN).arg("run").arg(&plaintext).arg("--out").arg(tmp.path().join("refused")).output().unwrap();
+    let text = String::from_utf8_lossy(&refused.stderr);
+    assert_ne!(refused.status.code(), Some(0), "a plaintext client ran on a SASL listener:\n{text}");
+    assert!(text.contains("no broker answers"), "{text}");
+
+    let (summary, code, _) = run(&scenario, &tmp.path().join("sasl"));
+    drop(held);
+    assert_eq!(code, 0);
+    let clients: Vec<&str> = summary.cells.iter().map(|c| c.config["client"].as_str()).collect();
+    assert_eq!(clients, ["rdkafka", "sarama", "java"]);
+    for cell in &summary.cells {
+        let counts = cell.counts.expect("counts");
+        assert_eq!(cell.verdict, Verdict::Pass, "{}: {counts:?}", cell.id);
+        assert!(counts.acked > 1000, "{}: too little traffic to judge: {counts:?}", cell.id);
+        let analysis = read_analysis(&tmp.path().join("sasl").join("cells").join(&cell.id)).unwrap();
+        let step = &analysis.evidence.steps[0];
+        assert!(step.victims.len() == 1 && step.victims[0].applied_ms.is_some(), "{}: {step:?}", cell.id);
+    }
 }

@@ -2,7 +2,7 @@
 //! the hooks (`cluster up --print-external FILE`). This is how the external mode is tested here,
 //! and a worked example of the hooks for users writing their own.
 
-use super::{ContainerCluster, Cluster, INTERNAL_PORT};
+use super::{ContainerCluster, Cluster};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -18,6 +18,17 @@ struct ExternalTable {
     topic_prefix: &'static str,
     hooks: BTreeMap<&'static str, String>,
     nodes: BTreeMap<String, BTreeMap<&'static str, String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    security: Option<SecurityTable>,
+}
+
+/// `[cluster.security]`, the password left to the environment.
+#[derive(Serialize)]
+struct SecurityTable {
+    protocol: &'static str,
+    sasl_mechanism: Option<&'static str>,
+    username: Option<String>,
+    password_env: Option<&'static str>,
 }
 
 impl ContainerCluster {
@@ -31,12 +42,6 @@ impl ContainerCluster {
             ("resume", "docker kill --signal CONT {container}".to_string()),
             ("isolate", "docker network disconnect --force {network} {container}".to_string()),
             ("heal", "docker network connect --alias {container} {network} {container}".to_string()),
-            (
-                "quorum",
-                format!(
-                    "docker exec {{container}} /opt/kafka/bin/kafka-metadata-quorum.sh --bootstrap-server {{container}}:{INTERNAL_PORT} describe --status"
-                ),
-            ),
         ];
         let nodes = self
             .brokers()
@@ -49,6 +54,12 @@ impl ContainerCluster {
                 topic_prefix: "kc-",
                 hooks: hooks.into_iter().collect(),
                 nodes,
+                security: self.security().map(|s| SecurityTable {
+                    protocol: s.protocol.as_str(),
+                    sasl_mechanism: s.sasl.as_ref().map(|c| c.mechanism.as_str()),
+                    username: s.sasl.as_ref().map(|c| c.username.clone()),
+                    password_env: s.sasl.as_ref().map(|_| super::SASL_PASSWORD_ENV),
+                }),
             },
         };
         let body = toml::to_string(&table).expect("a table of strings serializes");

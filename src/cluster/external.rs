@@ -7,11 +7,12 @@
 
 use super::interface::{Cluster, Observed};
 use super::topology::{wait_until, Topology};
-use super::{parse_quorum_leader, HEALTH_TIMEOUT};
+use super::HEALTH_TIMEOUT;
 use crate::error::{Error, Result};
 use crate::scenario::environment::External;
 use crate::scenario::external::fill;
 use crate::scenario::{Ability, FaultActionKind};
+use crate::workload::security::Security;
 use async_trait::async_trait;
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Stdio;
@@ -28,6 +29,8 @@ const REJOIN_TIMEOUT: Duration = Duration::from_secs(120);
 
 pub struct ExternalCluster {
     spec: External,
+    /// `spec.security` with its password.
+    security: Option<Security>,
     /// Each broker's client address, for a client of the brokers no fault holds.
     addresses: BTreeMap<i32, String>,
     /// What the harness did last to each node that is not healed yet.
@@ -40,13 +43,21 @@ impl ExternalCluster {
     /// Reach the cluster, check that its brokers are the nodes the scenario names and that it is
     /// healthy (every broker alive and in the ISR of all its partitions).
     pub async fn connect(spec: &External) -> Result<ExternalCluster> {
-        let topology = Topology::connect(&spec.bootstrap)?;
+        let security = match &spec.security {
+            Some(s) => Some(s.with_password().map_err(Error::Invalid)?),
+            None => None,
+        };
+        let topology = Topology::connect(&spec.bootstrap, security.as_ref())?;
         let began = Instant::now();
         let addresses = loop {
             match topology.broker_addresses().await {
                 Ok(found) => break found,
                 Err(e) if began.elapsed() >= Duration::from_secs(30) => {
-                    return Err(Error::infra(format!("no broker answers at {} (the external cluster's bootstrap): {e}", spec.bootstrap)))
+                    return Err(Error::infra(format!(
+                        "no broker answers at {} (the external cluster's bootstrap) within 30 s: {e}; check the address, \
+                         and [cluster.security] if the cluster authenticates its clients",
+                        spec.bootstrap
+                    )))
                 }
                 Err(_) => tokio::time::sleep(Duration::from_millis(500)).await,
             }
@@ -61,6 +72,7 @@ impl ExternalCluster {
         }
         let cluster = ExternalCluster {
             spec: spec.clone(),
+            security,
             addresses,
             faults: Mutex::new(BTreeMap::new()),
             topics: Mutex::new(BTreeSet::new()),
@@ -123,8 +135,8 @@ impl ExternalCluster {
         let running: Vec<&str> =
             self.addresses.iter().filter(|(id, _)| !faults.contains_key(id)).map(|(_, a)| a.as_str()).collect();
         match running.is_empty() {
-            true => Topology::connect(&self.spec.bootstrap),
-            false => Topology::connect(&running.join(",")),
+            true => Topology::connect(&self.spec.bootstrap, self.security.as_ref()),
+            false => Topology::connect(&running.join(","), self.security.as_ref()),
         }
     }
 
@@ -142,7 +154,7 @@ impl ExternalCluster {
                 if topology.live_brokers().await.is_ok_and(|b| !b.contains(&id)) {
                     return Ok(format!("{label} left the live set"));
                 }
-                if !answers(&address).await {
+                if !answers(&address, self.security.as_ref()).await {
                     return Ok(format!("{label} stopped answering at {address}"));
                 }
                 if began.elapsed() >= LEAVE_TIMEOUT {
@@ -206,26 +218,20 @@ impl Cluster for ExternalCluster {
         Ok(Observed { took: began.elapsed(), how: format!("hook `{command}`; {seen}") })
     }
 
+    fn security(&self) -> Option<&Security> {
+        self.security.as_ref()
+    }
+
     fn faulted(&self) -> Vec<(i32, FaultActionKind)> {
         self.faults.lock().unwrap().iter().map(|(id, a)| (*id, *a)).collect()
     }
 
     async fn active_controller(&self) -> Result<i32> {
-        let template = self.spec.quorum.as_deref().ok_or_else(|| {
-            Error::Invalid("this cluster has no quorum hook (check should have rejected the target controller; a bug)".into())
-        })?;
         let faulted = self.faults.lock().unwrap().clone();
-        let mut last_error = String::from("every node is faulted");
-        for &id in self.spec.nodes.keys().filter(|id| !faulted.contains_key(id)) {
-            match self.run_hook("quorum", template, id).await {
-                Ok((_, out)) => match parse_quorum_leader(&out) {
-                    Some(leader) => return Ok(leader),
-                    None => last_error = format!("no LeaderId in: {}", out.trim()),
-                },
-                Err(e) => last_error = e.to_string(),
-            }
-        }
-        Err(Error::infra(format!("cannot find the active controller: {last_error}")))
+        let running: Vec<&str> =
+            self.addresses.iter().filter(|(id, _)| !faulted.contains_key(id)).map(|(_, a)| a.as_str()).collect();
+        let bootstrap = if running.is_empty() { self.spec.bootstrap.clone() } else { running.join(",") };
+        Ok(super::quorum::describe(&bootstrap, self.security.as_ref()).await?.leader_id)
     }
 
     async fn check_health(&self) -> std::result::Result<(), String> {
@@ -263,8 +269,8 @@ impl Cluster for ExternalCluster {
 }
 
 /// Whether the broker at `address` answers a metadata request of a client that knows only it.
-async fn answers(address: &str) -> bool {
-    match Topology::connect(address) {
+async fn answers(address: &str, security: Option<&Security>) -> bool {
+    match Topology::connect(address, security) {
         Ok(alone) => alone.live_brokers().await.is_ok(),
         Err(_) => false,
     }

@@ -6,6 +6,7 @@
 use super::topology::{PartitionState, Topology};
 use crate::error::{Error, Result};
 use crate::scenario::{Ability, FaultActionKind};
+use crate::workload::security::Security;
 use async_trait::async_trait;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -27,6 +28,11 @@ pub trait Cluster: Send + Sync {
     fn describe(&self) -> String;
 
     fn bootstrap_servers(&self) -> String;
+
+    /// How clients authenticate to it (SASL, TLS); None: plaintext.
+    fn security(&self) -> Option<&Security> {
+        None
+    }
 
     /// The name of a node in histories and reports: `broker-2`, `controller-1001`.
     fn node_label(&self, id: i32) -> String;
@@ -74,7 +80,7 @@ pub trait Cluster: Send + Sync {
 
     /// Records of `topic` the group has not committed yet, over every partition.
     async fn lag(&self, group: &str, topic: &str) -> Result<u64> {
-        Ok(crate::workload::lag(&self.bootstrap_servers(), group, topic, LAG_TIMEOUT).await?.total.max(0) as u64)
+        Ok(crate::workload::lag(&self.bootstrap_servers(), self.security(), group, topic, LAG_TIMEOUT).await?.total.max(0) as u64)
     }
 }
 

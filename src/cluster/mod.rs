@@ -14,6 +14,7 @@ pub mod fake;
 pub mod faults;
 pub mod image;
 pub mod interface;
+pub mod quorum;
 pub mod topology;
 
 use crate::error::{Error, Result};
@@ -30,6 +31,7 @@ pub use external::ExternalCluster;
 pub use interface::{heal_all, Cluster, Observed};
 pub use topology::{PartitionState, Topology};
 use crate::scenario::{Ability, FaultActionKind};
+use crate::workload::security::{SaslCredentials, Security, SecurityProtocol};
 
 /// The newest Kafka 4.x release on Maven Central that the offline image recipe was verified with.
 pub const DEFAULT_KAFKA_VERSION: &str = "4.4.0";
@@ -55,7 +57,14 @@ pub struct ClusterSpec {
     pub image: Option<String>,
     /// Broker settings by their own names (`min.insync.replicas`, ...), applied to every broker.
     pub broker_config: BTreeMap<String, String>,
+    /// Some: the client listener asks for SASL PLAIN with this one user (`cluster up
+    /// --sasl-plain`), to try the harness's clients on a cluster that authenticates them.
+    pub sasl_plain: Option<SaslCredentials>,
 }
+
+/// The environment variable `cluster up --sasl-plain` reads the user's password from, and the
+/// `--print-external` table names.
+pub const SASL_PASSWORD_ENV: &str = "KAFKA_CHAOS_PASSWORD";
 
 impl ClusterSpec {
     pub fn new(brokers: u16) -> ClusterSpec {
@@ -65,7 +74,17 @@ impl ClusterSpec {
             kafka_version: DEFAULT_KAFKA_VERSION.to_string(),
             image: None,
             broker_config: BTreeMap::new(),
+            sasl_plain: None,
         }
+    }
+
+    /// How clients reach the client listener.
+    pub fn security(&self) -> Option<Security> {
+        self.sasl_plain.as_ref().map(|user| Security {
+            protocol: SecurityProtocol::SaslPlaintext,
+            sasl: Some(user.clone()),
+            ca_file: None,
+        })
     }
 }
 
@@ -122,6 +141,7 @@ pub struct ContainerCluster {
     pub nodes: Vec<Node>,
     pub docker: Docker,
     pub topology: Topology,
+    security: Option<Security>,
     /// How long `start` took until every broker was ready and listed alive.
     pub boot_time: Duration,
     states: Mutex<HashMap<i32, NodeState>>,
@@ -176,7 +196,8 @@ impl ContainerCluster {
             }
         }
         let bootstrap = bootstrap_of(&nodes);
-        let topology = Topology::connect(&bootstrap)?;
+        let security = spec.security();
+        let topology = Topology::connect(&bootstrap, security.as_ref())?;
         let broker_ids: Vec<i32> = nodes.iter().filter(|n| n.is_broker()).map(|n| n.id).collect();
         topology::wait_until(Duration::from_secs(60), || async {
             topology.live_brokers().await.map(|live| live == broker_ids).unwrap_or(false)
@@ -191,6 +212,7 @@ impl ContainerCluster {
             nodes,
             docker: docker.clone(),
             topology,
+            security,
             boot_time: began.elapsed(),
             states: Mutex::new(states),
             _containers: containers,
@@ -239,7 +261,7 @@ impl ContainerCluster {
         if running.is_empty() {
             return Err(Error::infra("no broker is running"));
         }
-        Topology::connect(&bootstrap_of(&running))
+        Topology::connect(&bootstrap_of(&running), self.security.as_ref())
     }
 
     /// The active KRaft controller, as the metadata quorum reports it (`LeaderId`). Asked through a
@@ -290,6 +312,10 @@ impl Cluster for ContainerCluster {
 
     fn bootstrap_servers(&self) -> String {
         bootstrap_of(&self.nodes)
+    }
+
+    fn security(&self) -> Option<&Security> {
+        self.security.as_ref()
     }
 
     fn node_label(&self, id: i32) -> String {
@@ -518,6 +544,15 @@ fn node_env(node: &Node, nodes: &[Node], spec: &ClusterSpec, cluster_id: &str) -
             );
             set("inter.broker.listener.name", "INTERNAL".into());
         }
+    }
+    if let Some(user) = &spec.sasl_plain {
+        // Only the client listener authenticates; brokers and controllers talk plaintext.
+        set("listener.security.protocol.map", "INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT,EXTERNAL:SASL_PLAINTEXT".into());
+        set("sasl.enabled.mechanisms", "PLAIN".into());
+        set(
+            "listener.name.external.plain.sasl.jaas.config",
+            format!("org.apache.kafka.common.security.plain.PlainLoginModule required user_{}=\"{}\";", user.username, user.password),
+        );
     }
     for (k, v) in &spec.broker_config {
         set(k, v.clone());

@@ -1,6 +1,7 @@
 //! What the cluster looks like right now, as a client sees it: live brokers, and the leader,
 //! replicas and ISR of each partition. Also topic creation, which needs the same admin client.
 
+use crate::workload::security::Security;
 use crate::error::{Error, Result};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
@@ -34,8 +35,12 @@ pub struct Topology {
 }
 
 impl Topology {
-    pub fn connect(bootstrap_servers: &str) -> Result<Topology> {
-        let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+    pub fn connect(bootstrap_servers: &str, security: Option<&Security>) -> Result<Topology> {
+        let mut config = ClientConfig::new();
+        for (k, v) in security.map(Security::rdkafka_properties).unwrap_or_default() {
+            config.set(k, v);
+        }
+        let admin: AdminClient<DefaultClientContext> = config
             .set("bootstrap.servers", bootstrap_servers)
             // A killed broker must not stall queries for long: fail fast and ask another.
             .set("socket.timeout.ms", "3000")

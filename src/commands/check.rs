@@ -45,9 +45,14 @@ pub fn render(scenario: &Scenario, plan: &Plan) -> String {
     match &c.external {
         Some(e) => {
             let ids: Vec<String> = e.nodes.keys().map(i32::to_string).collect();
-            let hooks: Vec<&str> = e.hooks.keys().map(|a| a.as_str()).chain(e.quorum.as_ref().map(|_| "quorum")).collect();
+            let hooks: Vec<&str> = e.hooks.keys().map(|a| a.as_str()).collect();
             line(o, "cluster", &format!("external at {}, brokers {}", e.bootstrap, ids.join(", ")));
             line(o, "", &format!("hooks: {}; topics it creates start with {}", hooks.join(", "), e.topic_prefix));
+            if let Some(s) = &e.security {
+                let sasl = s.sasl.as_ref().map(|a| format!(", {} as {} (password from ${})", a.mechanism.as_str(), a.username, a.password_env));
+                let ca = s.ca_file.as_ref().map(|f| format!(", trusting {f}"));
+                line(o, "", &format!("security: {}{}{}", s.protocol.as_str(), sasl.unwrap_or_default(), ca.unwrap_or_default()));
+            }
         }
         None => {
             let roles = if c.controllers == 0 {

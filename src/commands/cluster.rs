@@ -3,6 +3,7 @@
 use crate::cli::{ClusterUpArgs, ImageArgs};
 use crate::cluster::{self, with_cluster, Cluster, ClusterSpec, ContainerCluster};
 use crate::error::{Error, Result};
+use crate::workload::security::{SaslCredentials, SaslMechanism};
 use crate::{exit_codes, smoke};
 use std::sync::Arc;
 
@@ -22,6 +23,9 @@ pub async fn up(args: ClusterUpArgs) -> Result<i32> {
             Error::Invalid(format!("--broker-config {pair}: expected KEY=VALUE, e.g. min.insync.replicas=2"))
         })?;
         spec.broker_config.insert(k.trim().to_string(), v.trim().to_string());
+    }
+    if let Some(user) = &args.sasl_plain {
+        spec.sasl_plain = Some(sasl_user(user)?);
     }
     eprintln!("starting {} broker(s){}...", spec.brokers, if spec.controllers > 0 { format!(" and {} controller(s)", spec.controllers) } else { String::new() });
     let print_external = args.print_external.clone();
@@ -45,6 +49,21 @@ pub async fn up(args: ClusterUpArgs) -> Result<i32> {
         }
         other => other.map(|_| exit_codes::OK),
     }
+}
+
+fn sasl_user(user: &str) -> Result<SaslCredentials> {
+    // The name becomes a JAAS option (`user_NAME`), which takes no punctuation.
+    if user.is_empty() || !user.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(Error::Invalid(format!("--sasl-plain {user:?}: a user name is letters, digits and '_'")));
+    }
+    let password = std::env::var(cluster::SASL_PASSWORD_ENV).unwrap_or_default();
+    if password.is_empty() || password.contains(['"', '\\', ';']) {
+        return Err(Error::Invalid(format!(
+            "--sasl-plain needs the password in ${env} (without '\"', '\\' or ';'): export {env}=...",
+            env = cluster::SASL_PASSWORD_ENV
+        )));
+    }
+    Ok(SaslCredentials { mechanism: SaslMechanism::Plain, username: user.to_string(), password })
 }
 
 fn describe(cluster: &ContainerCluster) {

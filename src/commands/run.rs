@@ -209,6 +209,7 @@ fn cluster_spec(plan: &Plan, cell: &Cell, image: Option<String>) -> ClusterSpec 
         kafka_version: cell.kafka_version.clone(),
         image,
         broker_config: cell.broker.clone(),
+        sasl_plain: None,
     }
 }
 

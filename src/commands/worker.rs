@@ -92,6 +92,9 @@ fn producer_config(c: &WorkerConfig) -> ProducerConfig {
     config.max_messages = c.max_messages;
     config.max_in_flight = c.max_in_flight.max(1);
     config.properties = c.properties.clone();
+    if let Some(security) = &c.security {
+        security.add_rdkafka_to(&mut config.properties);
+    }
     if let Some(acks) = &c.acks {
         config.properties.insert("acks".into(), acks.clone());
     }
@@ -108,5 +111,8 @@ fn consumer_config(c: &WorkerConfig) -> ConsumerConfig {
     config.processing_ms = c.processing_ms;
     config.processing_buffer = c.processing_buffer;
     config.properties = c.properties.clone();
+    if let Some(security) = &c.security {
+        security.add_rdkafka_to(&mut config.properties);
+    }
     config
 }

@@ -135,6 +135,7 @@ async fn drive(
         config.processing_ms = workload.processing.as_secs_f64() * 1000.0;
         config.processing_buffer = workload.processing_buffer as usize;
         config.properties = cell.consumer.clone();
+        config.security = cluster.security().cloned();
         let process = WorkerProcess::spawn(config, cell.client, launcher.clone(), events.clone())?;
         consumers.lock().await.push(process);
     }
@@ -155,6 +156,7 @@ async fn drive(
         config.acks = cell.acks.clone();
         config.idempotence = cell.idempotence;
         config.properties = cell.producer.clone();
+        config.security = cluster.security().cloned();
         configs.push(config);
     }
     // The clock of the fault schedule and of the history starts with the producers.
@@ -235,7 +237,11 @@ async fn drive(
 
     phase("reading the log");
     note(events, "final read");
-    let summary = workload::read_log(LogReaderConfig::new(&run_id, &bootstrap, &topic), events.clone()).await?;
+    let mut reader = LogReaderConfig::new(&run_id, &bootstrap, &topic);
+    if let Some(security) = cluster.security() {
+        security.add_rdkafka_to(&mut reader.properties);
+    }
+    let summary = workload::read_log(reader, events.clone()).await?;
     for read in &summary.partitions {
         let _ = events.send(TimedEvent::now(Event::Read(read.event())));
     }

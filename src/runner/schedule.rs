@@ -280,7 +280,7 @@ impl Schedule {
     async fn group_offsets(&self, consumer: &WorkerProcess) -> Result<BTreeMap<i32, i64>> {
         let bootstrap = self.targets.cluster.bootstrap_servers();
         let group = &consumer.config().group_id;
-        let lag = crate::workload::lag(&bootstrap, group, &self.targets.topic, BROKER_OFFSETS_TIMEOUT).await?;
+        let lag = crate::workload::lag(&bootstrap, self.targets.cluster.security(), group, &self.targets.topic, BROKER_OFFSETS_TIMEOUT).await?;
         Ok(lag.partitions.iter().filter_map(|p| Some((p.partition, p.committed?))).collect())
     }
 

@@ -1,6 +1,7 @@
 //! The cluster and the topic every cell runs against, before the matrix adds its settings.
 
 use super::fault::Ability;
+use crate::workload::security::{SaslCredentials, SaslMechanism, Security, SecurityProtocol};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -47,11 +48,49 @@ pub struct External {
     pub topic_prefix: String,
     /// Command templates with `{variable}`s from the node's table, `{id}` and `{bootstrap}`.
     pub hooks: BTreeMap<Ability, String>,
-    /// A command that prints the KRaft quorum status (`LeaderId: N`), for the target
-    /// `controller`; e.g. `kafka-metadata-quorum.sh --bootstrap-server {bootstrap} describe --status`.
-    pub quorum: Option<String>,
     /// Node id -> the variables its hooks use (host, pod, container, unit, ...).
     pub nodes: BTreeMap<i32, BTreeMap<String, String>>,
+    /// How clients authenticate; None: plaintext.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security: Option<ExternalSecurity>,
+}
+
+/// `[cluster.security]` as checked: everything but the password itself, which is read from
+/// `password_env` when the cluster is reached.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExternalSecurity {
+    pub protocol: SecurityProtocol,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sasl: Option<ExternalSasl>,
+    /// An absolute path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExternalSasl {
+    pub mechanism: SaslMechanism,
+    pub username: String,
+    pub password_env: String,
+}
+
+impl ExternalSecurity {
+    /// The clients' settings, with the password from the environment.
+    pub fn with_password(&self) -> Result<Security, String> {
+        let sasl = match &self.sasl {
+            None => None,
+            Some(s) => {
+                let password = std::env::var(&s.password_env).map_err(|_| {
+                    format!(
+                        "[cluster.security] password_env names {}, which is not set: export {}=... (the password of {})",
+                        s.password_env, s.password_env, s.username
+                    )
+                })?;
+                Some(SaslCredentials { mechanism: s.mechanism, username: s.username.clone(), password })
+            }
+        };
+        Ok(Security { protocol: self.protocol, sasl, ca_file: self.ca_file.clone() })
+    }
 }
 
 impl External {

@@ -2,20 +2,21 @@
 //! nodes and their variables, and that every `{variable}` a hook uses is defined for every node,
 //! so a hook never reaches a shell with a hole in it.
 
-use super::environment::External;
+use super::environment::{External, ExternalSasl, ExternalSecurity};
 use super::fault::Ability;
 use super::source::{Checked, Diagnostic};
-use super::spec::ClusterSpec;
+use super::spec::{ClusterSpec, SecuritySpec};
+use crate::workload::security::{SaslMechanism, SecurityProtocol};
 use serde_spanned::Spanned;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
+use std::path::Path;
 
-/// The hook that reports the KRaft quorum, for the target `controller`.
-pub const QUORUM_HOOK: &str = "quorum";
 /// Variables every hook may use besides the node's own.
 const BUILT_IN: [&str; 2] = ["id", "bootstrap"];
 
-pub fn resolve(spec: &ClusterSpec, table: Range<usize>) -> Checked<External> {
+/// `base`: the scenario file's directory, which a relative `ca_file` starts from.
+pub fn resolve(spec: &ClusterSpec, table: Range<usize>, base: &Path) -> Checked<External> {
     // What the harness would set on a cluster it starts cannot be set on one it does not.
     let not_here = |what: &str, span: Range<usize>| {
         Diagnostic::new(
@@ -58,18 +59,68 @@ pub fn resolve(spec: &ClusterSpec, table: Range<usize>) -> Checked<External> {
     let nodes = resolve_nodes(spec, table)?;
     let defined = defined_everywhere(&nodes);
     let mut hooks = BTreeMap::new();
-    let mut quorum = None;
     for (name, command) in &spec.hooks {
         check_placeholders(command, &defined)?;
         let text = command.get_ref().clone();
-        if name.get_ref() == QUORUM_HOOK {
-            quorum = Some(text);
-            continue;
-        }
         let ability: Ability = name.get_ref().parse().map_err(|e: String| Diagnostic::new(name.span(), e))?;
         hooks.insert(ability, text);
     }
-    Ok(External { bootstrap, topic_prefix, hooks, quorum, nodes })
+    let security = match &spec.security {
+        Some(s) => Some(resolve_security(s.get_ref(), s.span(), base)?),
+        None => None,
+    };
+    Ok(External { bootstrap, topic_prefix, hooks, nodes, security })
+}
+
+fn resolve_security(spec: &SecuritySpec, table: Range<usize>, base: &Path) -> Checked<ExternalSecurity> {
+    let parse = |field: &Option<Spanned<String>>| -> Checked<Option<(String, Range<usize>)>> {
+        Ok(match field {
+            Some(v) if v.get_ref().trim().is_empty() => return Err(Diagnostic::new(v.span(), "empty; remove it or give a value")),
+            Some(v) => Some((v.get_ref().trim().to_string(), v.span())),
+            None => None,
+        })
+    };
+    let protocol: SecurityProtocol = match parse(&spec.protocol)? {
+        Some((p, span)) => p.parse().map_err(|e: String| Diagnostic::new(span, e))?,
+        None => return Err(Diagnostic::new(table, "[cluster.security] needs protocol = \"SASL_SSL\" (or SSL, SASL_PLAINTEXT, PLAINTEXT)")),
+    };
+    let (mechanism, username, password_env) = (parse(&spec.sasl_mechanism)?, parse(&spec.username)?, parse(&spec.password_env)?);
+    let sasl = if protocol.uses_sasl() {
+        let missing = |what: &str| {
+            Diagnostic::new(table.clone(), format!("protocol {} needs {what} in [cluster.security]", protocol.as_str()))
+        };
+        let (mechanism, span) = mechanism.ok_or_else(|| missing("sasl_mechanism = \"PLAIN\", \"SCRAM-SHA-256\" or \"SCRAM-SHA-512\""))?;
+        let mechanism: SaslMechanism = mechanism.parse().map_err(|e: String| Diagnostic::new(span, e))?;
+        let (username, _) = username.ok_or_else(|| missing("username"))?;
+        let (password_env, span) = password_env.ok_or_else(|| missing("password_env = \"NAME\" (the environment variable holding the password)"))?;
+        if !password_env.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(Diagnostic::new(span, format!("password_env is the name of an environment variable (letters, digits, '_'); found {password_env:?}")));
+        }
+        Some(ExternalSasl { mechanism, username, password_env })
+    } else {
+        let set = [(&mechanism, "sasl_mechanism"), (&username, "username"), (&password_env, "password_env")];
+        if let Some((Some((_, span)), name)) = set.into_iter().find(|(v, _)| v.is_some()) {
+            return Err(Diagnostic::new(
+                span.clone(),
+                format!("{name} is for SASL; protocol {} does not use it (use SASL_PLAINTEXT or SASL_SSL, or remove {name})", protocol.as_str()),
+            ));
+        }
+        None
+    };
+    let ca_file = match parse(&spec.ca_file)? {
+        Some((_, span)) if !protocol.uses_tls() => {
+            return Err(Diagnostic::new(span, format!("ca_file is for TLS; protocol {} does not use it", protocol.as_str())))
+        }
+        Some((path, span)) => {
+            let path = base.join(path);
+            if !path.is_file() {
+                return Err(Diagnostic::new(span, format!("no file at {}", path.display())));
+            }
+            Some(path.to_string_lossy().into_owned())
+        }
+        None => None,
+    };
+    Ok(ExternalSecurity { protocol, sasl, ca_file })
 }
 
 fn resolve_nodes(spec: &ClusterSpec, table: Range<usize>) -> Checked<BTreeMap<i32, BTreeMap<String, String>>> {

@@ -143,7 +143,7 @@ impl FromStr for Ability {
 
     fn from_str(s: &str) -> Result<Ability, String> {
         Ability::ALL.into_iter().find(|a| a.as_str() == s).ok_or_else(|| {
-            format!("unknown hook \"{s}\"; use kill, stop, restart, pause, resume, isolate or heal (and quorum)")
+            format!("unknown hook \"{s}\"; use kill, stop, restart, pause, resume, isolate or heal")
         })
     }
 }

@@ -20,6 +20,7 @@ use super::{axes, cell_checks, external};
 use serde_spanned::Spanned;
 use std::collections::BTreeMap;
 use std::ops::Range;
+use std::path::Path;
 use std::time::Duration;
 
 /// Where an error about a value the file does not contain points: its table, else the top.
@@ -34,7 +35,7 @@ pub fn resolve(spec: ScenarioSpec, source: &Source) -> Checked<Scenario> {
     };
     let cluster_span = spec.cluster.as_ref().map(|c| c.span()).unwrap_or(TOP);
     let cluster_spec = spec.cluster.map(Spanned::into_inner).unwrap_or_default();
-    let cluster = resolve_cluster(&cluster_spec, cluster_span)?;
+    let cluster = resolve_cluster(&cluster_spec, cluster_span, source.path.parent().unwrap_or(Path::new(".")))?;
     let topic_spec = spec.topic.map(Spanned::into_inner).unwrap_or_default();
     let topic = resolve_topic(&topic_spec, &cluster_spec, &cluster)?;
     let workload_span = spec.workload.as_ref().map(|w| w.span()).unwrap_or(TOP);
@@ -175,11 +176,11 @@ fn check_schedule_name(name: &Spanned<String>) -> Checked<()> {
     Ok(())
 }
 
-fn resolve_cluster(spec: &ClusterSpec, table: Range<usize>) -> Checked<Cluster> {
+fn resolve_cluster(spec: &ClusterSpec, table: Range<usize>, base: &Path) -> Checked<Cluster> {
     match spec.kind.as_ref().map(|k| (k.get_ref().as_str(), k.span())) {
         None | Some(("containers", _)) => {}
         Some(("external", _)) => {
-            let external = external::resolve(spec, table)?;
+            let external = external::resolve(spec, table, base)?;
             return Ok(Cluster {
                 brokers: external.nodes.len() as u16,
                 controllers: 0,
@@ -197,6 +198,7 @@ fn resolve_cluster(spec: &ClusterSpec, table: Range<usize>) -> Checked<Cluster> 
         ("topic_prefix", spec.topic_prefix.as_ref().map(|p| p.span())),
         ("hooks", spec.hooks.keys().next().map(|k| k.span())),
         ("nodes", spec.nodes.keys().next().map(|k| k.span())),
+        ("security", spec.security.as_ref().map(|s| s.span())),
     ];
     if let Some((name, Some(span))) = external_only.into_iter().find(|(_, span)| span.is_some()) {
         return Err(Diagnostic::new(span, format!("{name} is for kind = \"external\" clusters; add that, or remove {name}")));
@@ -529,19 +531,6 @@ fn check_cluster_can(step: &FaultStep, spec: &FaultStepSpec, cluster: &Cluster) 
                 step.action
             ),
         ));
-    }
-    if step.target == FaultTarget::Controller {
-        if let Some(external) = cluster.external.as_ref().filter(|e| e.quorum.is_none()) {
-            let _ = external;
-            return Err(Diagnostic::new(
-                spec.target.span(),
-                format!(
-                    "the target controller needs a `{}` hook that prints the KRaft quorum status (LeaderId), e.g. \
-                     quorum = \"kafka-metadata-quorum.sh --bootstrap-server {{bootstrap}} describe --status\"",
-                    external::QUORUM_HOOK
-                ),
-            ));
-        }
     }
     Ok(())
 }

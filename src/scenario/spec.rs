@@ -170,12 +170,14 @@ pub struct ClusterSpec {
     pub bootstrap: Option<Spanned<String>>,
     /// External clusters: the prefix of every topic the harness creates (default "kc-").
     pub topic_prefix: Option<Spanned<String>>,
-    /// External clusters: a shell command per ability (`kill`, `restart`, ...) and `quorum`.
+    /// External clusters: a shell command per ability (`kill`, `restart`, ...).
     #[serde(default)]
     pub hooks: BTreeMap<Spanned<String>, Spanned<String>>,
     /// External clusters: `[cluster.nodes.ID]` tables of the variables the hooks use.
     #[serde(default)]
     pub nodes: BTreeMap<Spanned<String>, Spanned<BTreeMap<String, Spanned<String>>>>,
+    /// External clusters: how every client authenticates (SASL, TLS).
+    pub security: Option<Spanned<SecuritySpec>>,
     /// Brokers, ids 1..=N; default 3, at most 9.
     pub brokers: Option<Spanned<u16>>,
     /// Dedicated KRaft controllers; default 0 (every broker is also a controller), at most 5.
@@ -185,6 +187,22 @@ pub struct ClusterSpec {
     /// Broker settings for every broker, by Kafka's names.
     #[serde(default)]
     pub broker_config: PropertiesSpec,
+}
+
+/// `[cluster.security]`: Kafka's names for the protocol and mechanism; the password comes from
+/// an environment variable, so it is never in a scenario file or a report.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecuritySpec {
+    /// PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL.
+    pub protocol: Option<Spanned<String>>,
+    /// PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512.
+    pub sasl_mechanism: Option<Spanned<String>>,
+    pub username: Option<Spanned<String>>,
+    /// The environment variable that holds the password.
+    pub password_env: Option<Spanned<String>>,
+    /// CA certificates (PEM) to trust, relative to the scenario file.
+    pub ca_file: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

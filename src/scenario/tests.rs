@@ -332,10 +332,6 @@ fn a_step_whose_hook_is_missing_is_rejected_where_its_action_is() {
             "s.toml:15:22: pause needs a `pause` hook, and [cluster.hooks] has none",
         ),
         (
-            format!("{EXTERNAL}[faults.c]\nsteps = [ {{ action = \"kill\", target = \"controller\" }} ]\n"),
-            "s.toml:15:39: the target controller needs a `quorum` hook",
-        ),
-        (
             format!("{EXTERNAL}[faults.b]\nsteps = [ {{ action = \"kill\", target = \"broker:4\" }} ]\n"),
             "s.toml:15:39: fault target \"broker:4\" is out of range: brokers are 1..=3",
         ),
@@ -371,6 +367,32 @@ fn a_step_whose_hook_is_missing_is_rejected_where_its_action_is() {
         .map(|(e, expected)| format!("  got: {e}\n want: {expected}..."))
         .collect();
     assert!(wrong.is_empty(), "\n{}", wrong.join("\n"));
+}
+
+#[test]
+fn security_is_read_with_the_password_left_to_the_environment() {
+    let scram = "[cluster.security]\nprotocol = \"SASL_PLAINTEXT\"\nsasl_mechanism = \"SCRAM-SHA-512\"\nusername = \"chaos\"\npassword_env = \"KC_PW\"\n";
+    let s = parse(&format!("{EXTERNAL}{scram}")).unwrap();
+    let security = s.cluster.external.as_ref().unwrap().security.clone().expect("security");
+    assert_eq!(security.protocol, crate::workload::security::SecurityProtocol::SaslPlaintext);
+    let sasl = security.sasl.as_ref().unwrap();
+    assert_eq!((sasl.username.as_str(), sasl.password_env.as_str()), ("chaos", "KC_PW"));
+    // The plan (written to every report) holds the variable's name, never a password.
+    assert!(serde_json::to_string(&s.cluster).unwrap().contains("\"password_env\":\"KC_PW\""));
+    let cases = [
+        (format!("{EXTERNAL}{}", scram.replace("SASL_PLAINTEXT", "SASL")), "s.toml:15:12: unknown security protocol \"SASL\""),
+        (format!("{EXTERNAL}{}", scram.replace("SCRAM-SHA-512", "GSSAPI")), "s.toml:16:18: unknown SASL mechanism \"GSSAPI\""),
+        (format!("{EXTERNAL}{}", scram.replace("password_env = \"KC_PW\"\n", "")), "s.toml:14:1: protocol SASL_PLAINTEXT needs password_env"),
+        (format!("{EXTERNAL}{}", scram.replace("SASL_PLAINTEXT", "SSL")), "s.toml:16:18: sasl_mechanism is for SASL"),
+        (format!("{EXTERNAL}{scram}ca_file = \"ca.pem\"\n"), "s.toml:19:11: ca_file is for TLS"),
+        (format!("{EXTERNAL}{}ca_file = \"no-such.pem\"\n", scram.replace("SASL_PLAINTEXT", "SASL_SSL")), "s.toml:19:11: no file at"),
+        (format!("{EXTERNAL}{}", scram.replace("KC_PW", "KC PW")), "s.toml:18:16: password_env is the name of an environment variable"),
+        ("name = \"x\"\n[cluster.security]\nprotocol = \"SSL\"\n".to_string(), "s.toml:2:1: security is for kind = \"external\" clusters"),
+    ];
+    for (text, expected) in cases {
+        let e = error(&text);
+        assert!(e.starts_with(expected), "for {text:?}\n  got: {e}\n want: {expected}...");
+    }
 }
 
 #[test]

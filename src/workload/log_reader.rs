@@ -8,6 +8,7 @@
 
 use super::record::{self, Decoded};
 use super::{client_config, creation_error, emit, EventSender};
+use super::security::Security;
 use crate::error::{Error, Result};
 use crate::history::{Event, LogEvent, ReadEvent};
 use rdkafka::consumer::{BaseConsumer, Consumer, DefaultConsumerContext};
@@ -249,16 +250,32 @@ pub struct GroupLag {
 
 /// How far `group` is behind on `topic`: its committed offsets against the high watermarks.
 /// Reads the group's offsets without joining it (no subscription), so it disturbs nothing.
-pub async fn lag(bootstrap_servers: &str, group: &str, topic: &str, timeout: Duration) -> Result<GroupLag> {
+pub async fn lag(
+    bootstrap_servers: &str,
+    security: Option<&Security>,
+    group: &str,
+    topic: &str,
+    timeout: Duration,
+) -> Result<GroupLag> {
     let (bootstrap_servers, group, topic) = (bootstrap_servers.to_string(), group.to_string(), topic.to_string());
-    tokio::task::spawn_blocking(move || lag_blocking(&bootstrap_servers, &group, &topic, timeout))
+    let mut properties = BTreeMap::new();
+    if let Some(security) = security {
+        security.add_rdkafka_to(&mut properties);
+    }
+    tokio::task::spawn_blocking(move || lag_blocking(&bootstrap_servers, &properties, &group, &topic, timeout))
         .await
         .map_err(|e| Error::infra(format!("the lag task failed: {e}")))?
 }
 
-fn lag_blocking(bootstrap_servers: &str, group: &str, topic: &str, timeout: Duration) -> Result<GroupLag> {
+fn lag_blocking(
+    bootstrap_servers: &str,
+    properties: &BTreeMap<String, String>,
+    group: &str,
+    topic: &str,
+    timeout: Duration,
+) -> Result<GroupLag> {
     let deadline = Instant::now() + timeout;
-    let consumer = reader(bootstrap_servers, group, &BTreeMap::new(), "the lag reader")?;
+    let consumer = reader(bootstrap_servers, group, properties, "the lag reader")?;
     let ids = partition_ids(&consumer, topic, deadline)?;
     let mut request = TopicPartitionList::new();
     for p in &ids {

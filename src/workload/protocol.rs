@@ -87,6 +87,10 @@ pub struct WorkerConfig {
     /// The client's own settings by its own names.
     #[serde(default)]
     pub properties: BTreeMap<String, String>,
+    /// How to authenticate (SASL, TLS), for each worker to turn into its client's settings;
+    /// absent: plaintext.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security: Option<super::security::Security>,
 }
 
 fn round_robin() -> KeyRouting {
@@ -136,6 +140,7 @@ impl WorkerConfig {
             processing_ms: 0.0,
             processing_buffer: 0,
             properties: BTreeMap::new(),
+            security: None,
         }
     }
 }

@@ -309,7 +309,7 @@ async fn every_commit_mode_processes_all_and_reports_its_commits() {
             }
         }
         assert_eq!(last, std::collections::BTreeMap::from([(0, 50), (1, 50)]), "{mode} buffer {buffer}");
-        let lag = lag(&bootstrap, &format!("g-{mode}-{buffer}"), "t", Duration::from_secs(10)).await.unwrap();
+        let lag = lag(&bootstrap, None, &format!("g-{mode}-{buffer}"), "t", Duration::from_secs(10)).await.unwrap();
         assert_eq!(lag.total, 0, "{mode} buffer {buffer}: {lag:?}");
     }
 }
@@ -382,7 +382,7 @@ async fn the_log_reader_sees_every_record_and_counts_strangers() {
         drain(&mut rx).iter().filter_map(|e| if let Event::Log(LogEvent { seq, .. }) = e { Some(*seq) } else { None }).collect();
     assert_eq!(logged, (0..300).collect());
     // The reader moved no group's offsets: a group that never consumed lags by everything.
-    let lag = lag(&bootstrap, "nobody", "t", Duration::from_secs(10)).await.unwrap();
+    let lag = lag(&bootstrap, None, "nobody", "t", Duration::from_secs(10)).await.unwrap();
     assert_eq!(lag.total, 320);
     assert!(lag.partitions.iter().all(|p| p.committed.is_none()));
 }
@@ -402,7 +402,7 @@ async fn a_graceful_stop_commits_exactly_what_was_processed() {
     for (&(mode, buffer), lines) in runs.iter().zip(results) {
         let processed = lines.unwrap().iter().filter(|l| matches!(l, WorkerLine::Processed { .. })).count() as i64;
         assert!((10..=16).contains(&processed), "{mode} buffer {buffer}: {processed}");
-        let lag = lag(&bootstrap, &format!("g-{mode}-{buffer}"), "t", Duration::from_secs(10)).await.unwrap();
+        let lag = lag(&bootstrap, None, &format!("g-{mode}-{buffer}"), "t", Duration::from_secs(10)).await.unwrap();
         assert_eq!(lag.total, 100 - processed, "{mode} buffer {buffer}: {lag:?}");
     }
 }

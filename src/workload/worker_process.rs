@@ -86,7 +86,7 @@ impl WorkerLauncher {
     }
 
     /// The program and arguments of `client`'s worker; Err says how to build a missing one.
-    fn worker_command(&self, client: ClientKind) -> Result<(PathBuf, Vec<String>)> {
+    pub(crate) fn worker_command(&self, client: ClientKind) -> Result<(PathBuf, Vec<String>)> {
         let built = |path: PathBuf, build: &str| {
             if path.is_file() {
                 Ok(path)

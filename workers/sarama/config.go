@@ -63,6 +63,7 @@ type Config struct {
 	ProcessingBuffer int     `json:"processing_buffer"`
 
 	Properties map[string]string `json:"properties"`
+	Security   *Security         `json:"security"`
 
 	// Derived by validate.
 	id        uint32
@@ -293,6 +294,9 @@ func saramaConfig(c *Config) (*sarama.Config, error) {
 		sc.Consumer.Group.Session.Timeout = 6 * time.Second
 		sc.Consumer.Group.Heartbeat.Interval = time.Second
 		sc.Consumer.Return.Errors = true
+	}
+	if err := applySecurity(sc, c.Security); err != nil {
+		return nil, err
 	}
 	if err := applySettings(sc, c.Properties); err != nil {
 		return nil, err

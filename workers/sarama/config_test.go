@@ -118,3 +118,30 @@ func TestConsumerDefaultsAndCommitModes(t *testing.T) {
 		}
 	}
 }
+
+func TestSecurityBecomesSaramasNetSettings(t *testing.T) {
+	line := `{"protocol":1,"role":"producer","id":0,"run_id":"r","bootstrap_servers":"b:1","topic":"t","partitions":1,` +
+		`"security":{"protocol":"SASL_PLAINTEXT","sasl":{"mechanism":"SCRAM-SHA-512","username":"u","password":"p"}}}`
+	c, err := parseConfig([]byte(line))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := saramaConfig(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sc.Net.SASL.Enable || sc.Net.SASL.Mechanism != sarama.SASLTypeSCRAMSHA512 || sc.Net.SASL.User != "u" || sc.Net.SASL.Password != "p" || sc.Net.TLS.Enable {
+		t.Fatalf("SASL settings: %+v, TLS %v", sc.Net.SASL, sc.Net.TLS.Enable)
+	}
+	if sc.Net.SASL.SCRAMClientGeneratorFunc == nil || sc.Net.SASL.SCRAMClientGeneratorFunc().Begin("u", "p", "") != nil {
+		t.Fatal("no working SCRAM client")
+	}
+	bad := strings.Replace(line, `"SASL_PLAINTEXT"`, `"SSL"`, 1)
+	c, err = parseConfig([]byte(bad))
+	if err == nil {
+		_, err = saramaConfig(c)
+	}
+	if err == nil || !isConfigError(err) {
+		t.Fatalf("SSL with sasl credentials: %v", err)
+	}
+}

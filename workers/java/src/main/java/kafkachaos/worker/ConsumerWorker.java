@@ -95,6 +95,7 @@ public final class ConsumerWorker {
         // SIGKILLed member's partitions move after 6 s (the consumer protocol makes them the
         // broker's group settings, and kafka-clients rejects them from the client).
         p.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, "classic");
+        p.putAll(c.security);
         p.putAll(c.properties);
         if ("classic".equalsIgnoreCase(p.getProperty(ConsumerConfig.GROUP_PROTOCOL_CONFIG))) {
             p.putIfAbsent(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, "6000");

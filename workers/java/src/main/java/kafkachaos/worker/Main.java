@@ -19,7 +19,7 @@ import java.util.concurrent.CountDownLatch;
  * A normal end goes through the same hook (from {@code System.exit}).
  *
  * <p>{@code --print-settings producer|consumer} prints the property names a scenario may set
- * (settings/*.txt).
+ * (settings/*.txt). {@code --describe-quorum} prints the KRaft quorum (see {@link Quorum}).
  */
 public final class Main {
     private static final String WHO = "kafka-chaos java worker: ";
@@ -32,6 +32,9 @@ public final class Main {
     private Main() {}
 
     public static void main(String[] args) {
+        if (args.length == 1 && args[0].equals("--describe-quorum")) {
+            System.exit(Quorum.describe());
+        }
         if (args.length > 0) {
             System.exit(printSettings(args));
         }
@@ -113,7 +116,8 @@ public final class Main {
             }
         }
         System.err.println("usage: java -jar kafka-chaos-worker.jar   (the config: one JSON line on stdin)\n"
-                + "       java -jar kafka-chaos-worker.jar --print-settings producer|consumer");
+                + "       java -jar kafka-chaos-worker.jar --print-settings producer|consumer\n"
+                + "       java -jar kafka-chaos-worker.jar --describe-quorum   ({\"bootstrap_servers\":...} on stdin)");
         return 2;
     }
 }

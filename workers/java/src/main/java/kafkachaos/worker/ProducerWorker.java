@@ -75,6 +75,7 @@ public final class ProducerWorker {
     static Properties clientProperties(WorkerConfig c) {
         Properties p = new Properties();
         p.put(ProducerConfig.CLIENT_ID_CONFIG, "kafka-chaos-producer-" + c.id);
+        p.putAll(c.security);
         p.putAll(c.properties);
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, c.bootstrapServers);
         p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());

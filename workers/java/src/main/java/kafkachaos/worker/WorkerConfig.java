@@ -136,6 +136,8 @@ public final class WorkerConfig {
 
     /** The client's own settings by its own names. */
     public Map<String, String> properties = Collections.emptyMap();
+    /** The config's {@code security} as kafka-clients settings; the scenario's properties win. */
+    public Map<String, String> security = Collections.emptyMap();
 
     /** Parse the config line and check it for its role, properties included. */
     public static WorkerConfig parse(String line) throws ConfigError {
@@ -227,6 +229,7 @@ public final class WorkerConfig {
             }
         }
         c.properties = Collections.unmodifiableMap(properties);
+        c.security = Security.properties(root.get("security"));
         c.check();
         return c;
     }

@@ -74,4 +74,20 @@ class WorkerConfigTest {
             assertTrue(e.getMessage().contains(c[1]), e.getMessage());
         }
     }
+
+    @Test
+    void security_becomes_kafka_clients_settings_under_the_scenarios_properties() throws ConfigError {
+        String scram = PRODUCER.replace("\"properties\"", "\"security\":{\"protocol\":\"SASL_SSL\",\"sasl\":{\"mechanism\":"
+                + "\"SCRAM-SHA-512\",\"username\":\"u\",\"password\":\"p\\\"q\"},\"ca_file\":\"/ca.pem\"},\"properties\"");
+        Properties p = ProducerWorker.clientProperties(WorkerConfig.parse(scram));
+        assertEquals("SASL_SSL", p.get("security.protocol"));
+        assertEquals("SCRAM-SHA-512", p.get("sasl.mechanism"));
+        assertEquals("org.apache.kafka.common.security.scram.ScramLoginModule required username=\"u\" password=\"p\\\"q\";",
+                p.get("sasl.jaas.config"));
+        assertEquals("PEM", p.get("ssl.truststore.type"));
+        assertEquals("/ca.pem", p.get("ssl.truststore.location"));
+        String mismatch = PRODUCER.replace("\"properties\"", "\"security\":{\"protocol\":\"SSL\",\"sasl\":{\"mechanism\":"
+                + "\"PLAIN\",\"username\":\"u\",\"password\":\"p\"}},\"properties\"");
+        assertThrows(ConfigError.class, () -> WorkerConfig.parse(mismatch));
+    }
 }
