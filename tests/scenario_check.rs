@@ -140,7 +140,7 @@ rejected! {
     syntax_error: "syntax" at "4:11",
         "invalid TOML: extra `=`, expected nothing";
     unknown_key: "unknown-key" at "4:1",
-        "unknown key `broker`, expected one of `kind`, `bootstrap`, `topic_prefix`, `hooks`, `nodes`, `brokers`, `controllers`, `kafka_version`, `broker_config`";
+        "unknown key `broker`, expected one of `kind`, `bootstrap`, `topic_prefix`, `hooks`, `nodes`, `security`, `brokers`, `controllers`, `kafka_version`, `broker_config`";
     wrong_type: "wrong-type" at "4:13",
         "invalid type: string \"two\", expected a whole number from 0 to 4294967295";
     bad_acks: "bad-acks" at "4:14",
