@@ -8,8 +8,14 @@ CARGO ?= cargo
 
 SARAMA_WORKER := workers/sarama/sarama-worker
 JAVA_WORKER := workers/java/target/kafka-chaos-worker.jar
+# The filesystem that forgets unsynced writes (power-loss), linked statically: it is mounted into
+# broker images of any libc (Debian here, Alpine in the official image). With an explicit
+# --target, the flag reaches only the crate's own code, not its build scripts and macros.
+LAZYFS := lazyfs/target/kafka-chaos-lazyfs
+HOST_TRIPLE := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
+LAZYFS_CARGO := cd lazyfs && RUSTFLAGS="-C target-feature=+crt-static" $(CARGO)
 
-.PHONY: demo test engine image versions-images deps build workers worker-tests unit clean-containers
+.PHONY: demo test engine image versions-images deps build workers worker-tests lazyfs lazyfs-tests unit clean-containers
 
 # Every cluster operation verified, then the smoke scenario: two cells, reports in reports/latest.
 demo: engine image build
@@ -18,7 +24,7 @@ demo: engine image build
 
 # Unit tests first (no Docker), then the real-cluster tests one at a time: two clusters at once do
 # not fit two cores.
-test: engine image build worker-tests
+test: engine image build worker-tests lazyfs-tests
 	$(CARGO) test --release --lib --bins
 	$(CARGO) test --release --test '*' -- --test-threads=1
 
@@ -40,7 +46,7 @@ versions-images: engine
 deps:
 	bash scripts/ensure-build-deps.sh
 
-build: deps workers
+build: deps workers $(LAZYFS)
 	$(CARGO) build --release
 
 # The Go and Java workers (docs/worker-protocol.md), rebuilt only when their sources change. Go
@@ -52,6 +58,16 @@ $(SARAMA_WORKER): $(wildcard workers/sarama/*.go) workers/sarama/go.mod workers/
 
 $(JAVA_WORKER): workers/java/pom.xml $(shell find workers/java/src/main -type f 2>/dev/null)
 	cd workers/java && mvn -q -B -DskipTests package
+
+lazyfs: $(LAZYFS)
+
+$(LAZYFS): $(wildcard lazyfs/src/*.rs) lazyfs/Cargo.toml lazyfs/Cargo.lock
+	$(LAZYFS_CARGO) build --release --target $(HOST_TRIPLE)
+	cp lazyfs/target/$(HOST_TRIPLE)/release/kafka-chaos-lazyfs $(LAZYFS)
+
+# The filesystem's own tests: its durability model, and one real FUSE mount (root and /dev/fuse).
+lazyfs-tests: deps
+	$(LAZYFS_CARGO) test --release --target $(HOST_TRIPLE)
 
 # Each worker's own unit tests: its error classification rules and its settings list.
 worker-tests: deps

@@ -58,6 +58,8 @@ async fn resolve_once(target: FaultTarget, cluster: &dyn Cluster, topic: &str) -
         }
         FaultTarget::Controller => vec![Victim::Node(cluster.active_controller().await?)],
         FaultTarget::Broker(id) => vec![Victim::Node(id as i32)],
+        FaultTarget::Brokers(mask) => FaultTarget::broker_set(mask).into_iter().map(|id| Victim::Node(id as i32)).collect(),
+        FaultTarget::AllBrokers => cluster.broker_ids().into_iter().map(Victim::Node).collect(),
         FaultTarget::Consumer(i) => vec![Victim::Consumer(i)],
         FaultTarget::Producer(i) => vec![Victim::Producer(i)],
         FaultTarget::RandomBroker => {

@@ -86,7 +86,15 @@ impl Cell {
     /// Whether `other` can run on the cluster this cell ran on: the same broker settings and
     /// Kafka version.
     pub fn same_cluster(&self, other: &Cell) -> bool {
-        self.broker == other.broker && self.kafka_version == other.kafka_version
+        self.broker == other.broker
+            && self.kafka_version == other.kafka_version
+            && self.needs_forgetful_disk() == other.needs_forgetful_disk()
+    }
+
+    /// Whether a step cuts a broker's power (or is its control): the brokers' log directories
+    /// must then sit on the filesystem that can forget.
+    pub fn needs_forgetful_disk(&self) -> bool {
+        self.faults.iter().any(|s| s.action.needs_forgetful_disk())
     }
 }
 
@@ -210,7 +218,8 @@ impl Plan {
         let mut cluster_starts = 0;
         let mut previous: Option<&Cell> = None;
         for cell in &self.cells {
-            if previous.is_none_or(|p| !p.same_cluster(cell)) {
+            // A cell after a power cut gets a new cluster too (run.rs).
+            if previous.is_none_or(|p| !p.same_cluster(cell) || p.needs_forgetful_disk()) {
                 cluster_starts += 1;
             }
             previous = Some(cell);

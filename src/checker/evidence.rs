@@ -11,7 +11,7 @@ use crate::history::{
     CellEvent, DrainEvent, Event, FaultEvent, FaultPhase, ReadEvent, StepEvent, StepState,
 };
 use crate::history_reader::LinePosition;
-use crate::scenario::{FaultStep, FaultTargetKind};
+use crate::scenario::{FaultStep, FaultTarget, FaultTargetKind};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -64,6 +64,9 @@ pub struct VictimEvidence {
     pub observed_after_ms: Option<f64>,
     pub healed_ms: Option<f64>,
     pub heal_took_ms: Option<f64>,
+    /// A power cut: the bytes the broker had not fsynced and lost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discarded_bytes: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub problem: Option<String>,
 }
@@ -244,6 +247,7 @@ fn steps(planned: &[FaultStep], fired: &BTreeMap<u32, StepEvent>, faults: &[Faul
                     FaultPhase::Start => {
                         v.applied_ms = Some(f.time_ms);
                         v.observed_after_ms = f.took_ms;
+                        v.discarded_bytes = crate::cluster::power::discarded_bytes(&detail);
                     }
                     FaultPhase::End => {
                         v.healed_ms = Some(f.time_ms);
@@ -406,10 +410,12 @@ fn planned_down(cell: &CellEvent) -> (u32, u32) {
             (None, false) => end,
         };
         let kind = step.target.kind();
-        let count = match kind {
-            FaultTargetKind::Followers => u32::from(cell.replication_factor.saturating_sub(1)),
-            FaultTargetKind::Consumer | FaultTargetKind::Producer => 0,
-            _ => 1,
+        let count = match step.target {
+            FaultTarget::Followers(_) => u32::from(cell.replication_factor.saturating_sub(1)),
+            FaultTarget::Brokers(mask) => mask.count_ones(),
+            FaultTarget::AllBrokers => u32::from(cell.brokers),
+            FaultTarget::Consumer(_) | FaultTarget::Producer(_) => 0,
+            FaultTarget::Leader(_) | FaultTarget::Controller | FaultTarget::Broker(_) | FaultTarget::RandomBroker => 1,
         };
         let on_brokers = kind != FaultTargetKind::Controller || cell.controllers == 0;
         let on_voters = cell.controllers == 0 || kind == FaultTargetKind::Controller;

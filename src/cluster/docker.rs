@@ -203,3 +203,14 @@ pub fn free_port() -> Result<u16> {
         .map_err(|e| Error::io("cannot find a free port on 127.0.0.1", e))?;
     listener.local_addr().map(|a| a.port()).map_err(|e| Error::io("cannot read a port", e))
 }
+
+/// What a container of `image` runs when nothing overrides it: its entrypoint, then its command.
+pub async fn image_command(docker: &Docker, image: &str) -> Result<Vec<String>> {
+    let info = docker.inspect_image(image).await.map_err(|e| Error::infra(format!("cannot inspect {image}: {e}")))?;
+    let config = info.config.unwrap_or_default();
+    let command: Vec<String> = config.entrypoint.unwrap_or_default().into_iter().chain(config.cmd.unwrap_or_default()).collect();
+    if command.is_empty() {
+        return Err(Error::infra(format!("{image} has neither an entrypoint nor a command to run")));
+    }
+    Ok(command)
+}

@@ -192,6 +192,10 @@ impl Cluster for ExternalCluster {
         format!("broker-{id}")
     }
 
+    fn broker_ids(&self) -> Vec<i32> {
+        self.spec.nodes.keys().copied().collect()
+    }
+
     fn topic_prefix(&self) -> &str {
         &self.spec.topic_prefix
     }
@@ -207,7 +211,7 @@ impl Cluster for ExternalCluster {
         })?;
         let (command, _) = self.run_hook(ability.as_str(), template, id).await?;
         // Until observed, the node counts as faulted: a client must not wait on it.
-        let action = FaultActionKind::ALL.into_iter().find(|a| a.abilities().0 == ability);
+        let action = ability.action_it_breaks();
         if let Some(action) = action {
             self.faults.lock().unwrap().insert(id, action);
         }

@@ -46,6 +46,10 @@ impl Cluster for FakeCluster {
         format!("broker-{id}")
     }
 
+    fn broker_ids(&self) -> Vec<i32> {
+        vec![1, 2, 3]
+    }
+
     fn can(&self, _: Ability) -> bool {
         true
     }
@@ -57,7 +61,7 @@ impl Cluster for FakeCluster {
             return Err(Error::infra(format!("the fake cluster was told to fail {ability}")));
         }
         let mut faults = self.faults.lock().unwrap();
-        match FaultActionKind::ALL.into_iter().find(|a| a.abilities().0 == ability) {
+        match ability.action_it_breaks() {
             Some(action) => faults.insert(id, action),
             None => faults.remove(&id),
         };

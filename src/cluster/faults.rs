@@ -185,7 +185,7 @@ impl ContainerCluster {
     }
 
     /// Poll the container's state until `done(running, paused)` holds (10 s at most).
-    async fn wait_container(&self, id: i32, what: &str, done: impl Fn(bool, bool) -> bool) -> Result<()> {
+    pub(super) async fn wait_container(&self, id: i32, what: &str, done: impl Fn(bool, bool) -> bool) -> Result<()> {
         let node = self.node(id)?;
         let docker = &self.docker;
         wait_until(Duration::from_secs(10), || async {
@@ -217,7 +217,7 @@ impl ContainerCluster {
         .map_err(|_| Error::infra(format!("{}: network change not observed within 10 s", node.label())))
     }
 
-    fn op_error(&self, op: &str, id: i32, e: impl std::fmt::Display) -> Error {
+    pub(super) fn op_error(&self, op: &str, id: i32, e: impl std::fmt::Display) -> Error {
         let name = self.node(id).map(|n| n.label()).unwrap_or_else(|_| format!("node {id}"));
         Error::infra(format!("cannot {op} {name}: {e}"))
     }

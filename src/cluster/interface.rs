@@ -37,6 +37,9 @@ pub trait Cluster: Send + Sync {
     /// The name of a node in histories and reports: `broker-2`, `controller-1001`.
     fn node_label(&self, id: i32) -> String;
 
+    /// Every broker's node id, ascending (the target `all-brokers`).
+    fn broker_ids(&self) -> Vec<i32>;
+
     /// Every topic the harness creates on this cluster starts with this.
     fn topic_prefix(&self) -> &str {
         crate::scenario::environment::External::DEFAULT_TOPIC_PREFIX

@@ -14,6 +14,7 @@ pub mod fake;
 pub mod faults;
 pub mod image;
 pub mod interface;
+pub mod power;
 pub mod quorum;
 pub mod topology;
 
@@ -60,6 +61,9 @@ pub struct ClusterSpec {
     /// Some: the client listener asks for SASL PLAIN with this one user (`cluster up
     /// --sasl-plain`), to try the harness's clients on a cluster that authenticates them.
     pub sasl_plain: Option<SaslCredentials>,
+    /// Some: every broker's log directory sits on this filesystem binary (kafka-chaos-lazyfs),
+    /// for `power-loss`; only such clusters get /dev/fuse and CAP_SYS_ADMIN.
+    pub lazyfs: Option<std::path::PathBuf>,
 }
 
 /// The environment variable `cluster up --sasl-plain` reads the user's password from, and the
@@ -75,6 +79,7 @@ impl ClusterSpec {
             image: None,
             broker_config: BTreeMap::new(),
             sasl_plain: None,
+            lazyfs: None,
         }
     }
 
@@ -107,6 +112,10 @@ pub enum NodeState {
     /// Frozen by SIGSTOP, when the freezer failed.
     SigStopped,
     Isolated,
+    /// Killed with its unsynced writes discarded (`power-loss`).
+    PoweredOff,
+    /// Killed the way `power-loss` kills, its unsynced writes kept (`power-loss-control`).
+    KilledKeepingCache,
 }
 
 #[derive(Debug, Clone)]
@@ -176,9 +185,14 @@ impl ContainerCluster {
         docker::create_network(docker, &network, run_id).await?;
         let nodes = plan_nodes(spec, run_id)?;
         let cluster_id = cluster_id();
+        // The image's own entrypoint and command, which the power-loss entrypoint hands over to.
+        let handover = match &spec.lazyfs {
+            Some(_) => Some(docker::image_command(docker, image).await?),
+            None => None,
+        };
         let requests = nodes
             .iter()
-            .map(|node| container_request(image, node, &nodes, spec, &network, run_id, &cluster_id));
+            .map(|node| container_request(image, node, &nodes, spec, &network, run_id, &cluster_id, handover.as_deref()));
         let started = join_all(requests.map(|r| r.start())).await;
         let mut containers = Vec::with_capacity(started.len());
         for (node, result) in nodes.iter().zip(started) {
@@ -322,6 +336,10 @@ impl Cluster for ContainerCluster {
         self.node(id).map(|n| n.label()).unwrap_or_else(|_| format!("node-{id}"))
     }
 
+    fn broker_ids(&self) -> Vec<i32> {
+        self.brokers().map(|n| n.id).collect()
+    }
+
     fn can(&self, _: Ability) -> bool {
         true
     }
@@ -335,6 +353,8 @@ impl Cluster for ContainerCluster {
             Ability::Resume => self.resume(id).await?,
             Ability::Isolate => self.isolate(id).await?,
             Ability::Heal => self.heal(id).await?,
+            Ability::PowerLoss => return self.power_loss(id, true).await,
+            Ability::PowerLossControl => return self.power_loss(id, false).await,
         };
         Ok(Observed { took, how: String::new() })
     }
@@ -349,6 +369,8 @@ impl Cluster for ContainerCluster {
                     NodeState::Stopped => FaultActionKind::Stop,
                     NodeState::Paused | NodeState::SigStopped => FaultActionKind::Pause,
                     NodeState::Isolated => FaultActionKind::Isolate,
+                    NodeState::PoweredOff => FaultActionKind::PowerLoss,
+                    NodeState::KilledKeepingCache => FaultActionKind::PowerLossControl,
                 };
                 Some((id, action))
             })
@@ -580,6 +602,7 @@ pub fn property_env_name(property: &str) -> String {
     name
 }
 
+#[allow(clippy::too_many_arguments)]
 fn container_request(
     image: &str,
     node: &Node,
@@ -588,9 +611,15 @@ fn container_request(
     network: &str,
     run_id: &str,
     cluster_id: &str,
+    handover: Option<&[String]>,
 ) -> testcontainers::ContainerRequest<GenericImage> {
     let image = image::ImageRef::parse(image);
-    let mut request = GenericImage::new(image.name, image.tag)
+    let mut generic = GenericImage::new(image.name, image.tag);
+    let forgetful = spec.lazyfs.as_ref().zip(handover).filter(|_| node.is_broker());
+    if forgetful.is_some() {
+        generic = generic.with_entrypoint("/bin/sh");
+    }
+    let mut request = generic
         .with_container_name(&node.container)
         .with_network(network)
         .with_label(RUN_LABEL, run_id)
@@ -600,18 +629,38 @@ fn container_request(
         request = request.with_env_var(k, v);
     }
     if let Some(port) = node.host_port {
-        request = request
-            .with_mapped_port(port, ContainerPort::Tcp(EXTERNAL_PORT))
-            // Never expose a broker beyond this machine.
-            .with_host_config_modifier(|host| {
-                for bindings in host.port_bindings.iter_mut().flat_map(|m| m.values_mut()).flatten() {
-                    for binding in bindings.iter_mut() {
-                        binding.host_ip = Some("127.0.0.1".into());
-                    }
-                }
-            });
+        request = request.with_mapped_port(port, ContainerPort::Tcp(EXTERNAL_PORT));
     }
-    request
+    if let Some((lazyfs, handover)) = forgetful {
+        let args = ["-c".to_string(), power::entrypoint_script(), "kafka-chaos-power-entrypoint".into()];
+        request = request
+            .with_cmd(args.into_iter().chain(handover.iter().cloned()))
+            .with_mount(
+                testcontainers::core::Mount::bind_mount(lazyfs.display().to_string(), power::LAZYFS_IN_CONTAINER)
+                    .with_access_mode(testcontainers::core::AccessMode::ReadOnly),
+            )
+            // FUSE needs its device and CAP_SYS_ADMIN to mount; nothing more, never privileged.
+            // The official image runs as an unprivileged user, who cannot mount.
+            .with_cap_add("SYS_ADMIN")
+            .with_user("0");
+    }
+    // One modifier: a later one would replace it.
+    let fuse = forgetful.is_some();
+    request.with_host_config_modifier(move |host| {
+        // Never expose a broker beyond this machine.
+        for bindings in host.port_bindings.iter_mut().flat_map(|m| m.values_mut()).flatten() {
+            for binding in bindings.iter_mut() {
+                binding.host_ip = Some("127.0.0.1".into());
+            }
+        }
+        if fuse {
+            host.devices.get_or_insert_with(Vec::new).push(testcontainers::bollard::models::DeviceMapping {
+                path_on_host: Some("/dev/fuse".into()),
+                path_in_container: Some("/dev/fuse".into()),
+                cgroup_permissions: Some("rwm".into()),
+            });
+        }
+    })
 }
 
 /// A KRaft cluster id: 16 random bytes, base64url without padding (22 characters). Never one
@@ -681,6 +730,45 @@ mod tests {
         let out = "ClusterId:              abc\nLeaderId:               2\nLeaderEpoch:            5\n";
         assert_eq!(parse_quorum_leader(out), Some(2));
         assert_eq!(parse_quorum_leader("nothing"), None);
+    }
+
+    #[test]
+    fn only_a_power_loss_cluster_gets_fuse_and_never_privileges() {
+        let host_config = |r: &testcontainers::ContainerRequest<GenericImage>| {
+            let mut host = testcontainers::bollard::models::HostConfig::default();
+            if let Some(modify) = r.host_config_modifier() {
+                modify(&mut host);
+            }
+            host
+        };
+        let plain = ClusterSpec::new(3);
+        let power = ClusterSpec { lazyfs: Some("/bin/lazyfs".into()), ..ClusterSpec::new(3) };
+        let handover = vec!["/opt/kafka/entrypoint.sh".to_string()];
+        for (spec, forgetful) in [(&plain, false), (&power, true)] {
+            let nodes = plan_nodes(spec, "r1").unwrap();
+            let r = container_request("kafka-chaos/kafka:4.4.0", &nodes[0], &nodes, spec, "net", "r1", "cid", Some(&handover));
+            assert!(!r.privileged());
+            let host = host_config(&r);
+            let devices: Vec<_> = host.devices.iter().flatten().filter_map(|d| d.path_on_host.clone()).collect();
+            match forgetful {
+                true => {
+                    assert_eq!(r.cap_add(), Some(&vec!["SYS_ADMIN".to_string()]));
+                    assert_eq!(devices, ["/dev/fuse"]);
+                    assert_eq!(r.entrypoint(), Some("/bin/sh"));
+                    let cmd: Vec<String> = r.cmd().map(|c| c.to_string()).collect();
+                    assert_eq!(cmd.last().map(String::as_str), Some("/opt/kafka/entrypoint.sh"), "hands over to the image's own");
+                    assert!(r.mounts().any(|m| m.target() == Some(power::LAZYFS_IN_CONTAINER)));
+                }
+                false => {
+                    assert_eq!(r.cap_add(), None);
+                    assert!(devices.is_empty());
+                    assert_eq!(r.entrypoint(), None);
+                    assert_eq!(r.mounts().count(), 0);
+                }
+            }
+            // Either way, the broker port is bound to this machine only.
+            assert!(host.port_bindings.iter().flat_map(|m| m.values()).flatten().flatten().all(|b| b.host_ip.as_deref() == Some("127.0.0.1")));
+        }
     }
 
     #[test]

@@ -27,6 +27,21 @@ fn workers() -> usize {
     problems
 }
 
+/// What `power-loss` needs: FUSE on this machine and the filesystem binary. Missing, it fails
+/// only scenarios that cut the power, so it is reported but not counted as a problem.
+fn power_loss() -> usize {
+    match crate::cluster::power::fuse_device() {
+        Ok(()) => println!("ok    /dev/fuse: power-loss can mount its filesystem in a broker container"),
+        Err(e) => println!("warn  {e} (only scenarios with power-loss need it)"),
+    }
+    let found = WorkerLauncher::current_exe().map(|l| crate::cluster::power::lazyfs_binary(&l.workers_dir));
+    match found {
+        Ok(Ok(path)) => println!("ok    power-loss filesystem: {}", path.display()),
+        Ok(Err(e)) | Err(e) => println!("warn  {e} (only scenarios with power-loss need it)"),
+    }
+    0
+}
+
 pub async fn run(args: DoctorArgs) -> Result<i32> {
     // The versions to check: every one the scenario names, else --kafka-version.
     let versions: Vec<String> = match &args.scenario {
@@ -42,7 +57,7 @@ pub async fn run(args: DoctorArgs) -> Result<i32> {
         None => vec![args.image.kafka_version.clone()],
     };
     let args = args.image;
-    let mut problems = workers();
+    let mut problems = workers() + power_loss();
     let engine = match docker::connect().await {
         Ok(engine) => {
             let version = engine.version().await.ok();

@@ -35,6 +35,14 @@ pub async fn run(args: RunArgs) -> Result<i32> {
     for client in clients {
         launcher.command(client)?;
     }
+    // A power cut needs the filesystem that forgets, and FUSE to mount it.
+    let lazyfs = match plan.cluster.external.is_none() && plan.cells.iter().any(Cell::needs_forgetful_disk) {
+        true => {
+            crate::cluster::power::fuse_device().map_err(Error::infra)?;
+            Some(crate::cluster::power::lazyfs_binary(&launcher.workers_dir)?)
+        }
+        false => None,
+    };
     // Every Kafka version's image must be here (or obtainable) before the first cluster starts:
     // a run must not stop half-way for a missing 3.9 image.
     if plan.cluster.external.is_none() {
@@ -76,7 +84,7 @@ pub async fn run(args: RunArgs) -> Result<i32> {
     let mut next = 0;
     let mut outcome = Ok(());
     while next < plan.cells.len() {
-        let spec = cluster_spec(&plan, &plan.cells[next], args.image.clone());
+        let spec = cluster_spec(&plan, &plan.cells[next], args.image.clone(), lazyfs.clone());
         let (plan_c, state_c, progress_c, launcher_c) = (plan.clone(), state.clone(), progress.clone(), launcher.clone());
         let ran = match &plan.cluster.external {
             Some(external) => {
@@ -186,8 +194,9 @@ async fn run_cells(
         }
         progress.inc(1);
         index += 1;
-        if !healthy {
-            // The next cell gets a fresh cluster rather than inheriting a broken one.
+        // The next cell gets a fresh cluster rather than inheriting a broken one; a power cut
+        // is meant to break what was durable, so every such cell starts on a new cluster.
+        if !healthy || cell.needs_forgetful_disk() {
             break;
         }
     }
@@ -202,7 +211,7 @@ fn cell_summary(cell: &Cell, result: Result<crate::runner::CellRun>, began: Inst
     }
 }
 
-fn cluster_spec(plan: &Plan, cell: &Cell, image: Option<String>) -> ClusterSpec {
+fn cluster_spec(plan: &Plan, cell: &Cell, image: Option<String>, lazyfs: Option<PathBuf>) -> ClusterSpec {
     ClusterSpec {
         brokers: plan.cluster.brokers,
         controllers: plan.cluster.controllers,
@@ -210,6 +219,8 @@ fn cluster_spec(plan: &Plan, cell: &Cell, image: Option<String>) -> ClusterSpec 
         image,
         broker_config: cell.broker.clone(),
         sasl_plain: None,
+        // Only clusters of cells that cut the power get the filesystem (and FUSE's privileges).
+        lazyfs: lazyfs.filter(|_| cell.needs_forgetful_disk()),
     }
 }
 

@@ -121,6 +121,9 @@ pub fn executed_schedule(analysis: &Analysis) -> Vec<StepRow> {
                         if let Some(took) = v.observed_after_ms {
                             text.push_str(&format!(" (observed after {})", millis(took)));
                         }
+                        if let Some(bytes) = v.discarded_bytes {
+                            text.push_str(&format!(", {bytes} unsynced bytes lost"));
+                        }
                     }
                     if let Some(at) = v.healed_ms {
                         let verb = plan.map_or("healed", |p| healed(p.action.heal_verb()));
@@ -171,6 +174,8 @@ fn past(action: &str) -> &'static str {
         "stop" => "stopped",
         "pause" => "paused",
         "isolate" => "isolated",
+        "power-loss" => "lost power",
+        "power-loss-control" => "killed (control, cache kept)",
         _ => "faulted",
     }
 }

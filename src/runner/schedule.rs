@@ -179,11 +179,28 @@ impl Schedule {
                 self.thaw(frozen).await;
             }
         }
+        // A power cut hits every victim at once (a rack losing power); other faults one after
+        // the other, stopping at the first that fails.
+        let at_once = step.action.needs_forgetful_disk();
+        let mut applied = Vec::new();
+        if at_once {
+            let all = victims.iter().map(|&victim| async move { (victim, Instant::now(), self.apply(step.action, victim).await) });
+            applied = futures::future::join_all(all).await;
+        }
         let mut hit = Vec::new();
-        for victim in victims {
-            let at = Instant::now();
+        let mut failed = false;
+        let mut pending = victims.into_iter();
+        loop {
+            let (victim, at, outcome) = match at_once {
+                true if applied.is_empty() => break,
+                true => applied.remove(0),
+                false => match pending.next() {
+                    Some(victim) => (victim, Instant::now(), self.apply(step.action, victim).await),
+                    None => break,
+                },
+            };
             let label = victim.label(self.targets.cluster.as_ref());
-            match self.apply(step.action, victim).await {
+            match outcome {
                 Ok(observed) => {
                     let took = observed.took;
                     let detail = match observed.how.is_empty() {
@@ -195,11 +212,14 @@ impl Schedule {
                 }
                 Err(e) => {
                     send_fault(&self.events, i, step, label, at, FaultPhase::Failed, None, e.to_string());
-                    return Ok(Fired { victims: hit, complete: false });
+                    failed = true;
+                    if !at_once {
+                        break;
+                    }
                 }
             }
         }
-        Ok(Fired { complete: !hit.is_empty(), victims: hit })
+        Ok(Fired { complete: !failed && !hit.is_empty(), victims: hit })
     }
 
     /// Wait until `when` holds (by `deadline`, before the run ends). A condition on a consumer
@@ -305,7 +325,9 @@ impl Schedule {
                     FaultActionKind::Kill => c.kill().await?,
                     FaultActionKind::Stop => c.stop(CONSUMER_STOP_TIMEOUT).await?,
                     FaultActionKind::Pause => c.pause().await?,
-                    FaultActionKind::Isolate => return Err(unsupported(action, victim)),
+                    FaultActionKind::Isolate | FaultActionKind::PowerLoss | FaultActionKind::PowerLossControl => {
+                        return Err(unsupported(action, victim))
+                    }
                 }
             }
             Victim::Producer(i) => {
@@ -315,7 +337,9 @@ impl Schedule {
                     FaultActionKind::Kill => p.kill().await?,
                     FaultActionKind::Stop => p.stop(PRODUCER_STOP_TIMEOUT).await?,
                     FaultActionKind::Pause => p.pause().await?,
-                    FaultActionKind::Isolate => return Err(unsupported(action, victim)),
+                    FaultActionKind::Isolate | FaultActionKind::PowerLoss | FaultActionKind::PowerLossControl => {
+                        return Err(unsupported(action, victim))
+                    }
                 }
             }
         }
@@ -391,19 +415,29 @@ impl Heal {
                 let _ = self.ended.wait_for(|e| *e).await;
             }
         }
-        for &victim in &self.victims {
-            let began = Instant::now();
-            let label = victim.label(self.targets.cluster.as_ref());
-            let verb = self.step.action.heal_verb();
-            let (phase, detail) = match self.heal(victim).await {
-                Ok(how) if how.is_empty() => (FaultPhase::End, format!("{verb} done after {} ms", began.elapsed().as_millis())),
-                Ok(how) => (FaultPhase::End, format!("{how}: {verb} done after {} ms", began.elapsed().as_millis())),
-                Err(e) => (FaultPhase::HealFailed, format!("{verb} failed: {e}")),
-            };
-            let took = Some(began.elapsed());
-            send_fault(&self.events, self.index, &self.step, label, Instant::now(), phase, took, detail);
+        // Brokers that lost power together come back together: one alone may wait forever for
+        // a controller quorum the others are part of. Other heals go one after the other.
+        if self.step.action.needs_forgetful_disk() {
+            futures::future::join_all(self.victims.iter().map(|&victim| self.heal_and_record(victim))).await;
+        } else {
+            for &victim in &self.victims {
+                self.heal_and_record(victim).await;
+            }
         }
         self.healed.send_replace(true);
+    }
+
+    async fn heal_and_record(&self, victim: Victim) {
+        let began = Instant::now();
+        let label = victim.label(self.targets.cluster.as_ref());
+        let verb = self.step.action.heal_verb();
+        let (phase, detail) = match self.heal(victim).await {
+            Ok(how) if how.is_empty() => (FaultPhase::End, format!("{verb} done after {} ms", began.elapsed().as_millis())),
+            Ok(how) => (FaultPhase::End, format!("{how}: {verb} done after {} ms", began.elapsed().as_millis())),
+            Err(e) => (FaultPhase::HealFailed, format!("{verb} failed: {e}")),
+        };
+        let took = Some(began.elapsed());
+        send_fault(&self.events, self.index, &self.step, label, Instant::now(), phase, took, detail);
     }
 
     /// Heal one victim; Ok(how it was done, if more than the verb says).

@@ -107,3 +107,23 @@ async fn a_group_that_never_catches_up_ends_the_drain_at_its_timeout() {
     assert!(began.elapsed() >= Duration::from_millis(300));
     assert_eq!(drain(&FakeCluster::default(), "g", "kc-test", Duration::from_millis(300)).await, Ok(()));
 }
+
+#[tokio::test]
+async fn a_power_cut_of_all_brokers_hits_each_and_one_failure_does_not_hide_the_others() {
+    let cluster = Arc::new(FakeCluster::default());
+    let steps = vec![FaultStep::timed(0, FaultActionKind::PowerLoss, FaultTarget::AllBrokers, Some(10))];
+    let events = schedule(cluster.clone(), steps).await;
+    let started: Vec<String> =
+        faults_of(&events).into_iter().filter(|(_, p, _)| *p == FaultPhase::Start).map(|(t, _, _)| t).collect();
+    assert_eq!(started, ["broker-1", "broker-2", "broker-3"]);
+    let restarts = cluster.performed.lock().unwrap().iter().filter(|(a, _, _)| *a == Ability::Restart).count();
+    assert_eq!(restarts, 3);
+    assert!(cluster.faulted().is_empty());
+
+    // At once: a cut that fails on one broker is still applied to the others, and recorded.
+    let cluster = Arc::new(FakeCluster::failing(&[Ability::PowerLossControl]));
+    let steps = vec![FaultStep::timed(0, FaultActionKind::PowerLossControl, FaultTarget::Brokers(0b1010), Some(10))];
+    let events = schedule(cluster.clone(), steps).await;
+    let phases: Vec<(String, FaultPhase)> = faults_of(&events).into_iter().map(|(t, p, _)| (t, p)).collect();
+    assert_eq!(phases, [("broker-1".to_string(), FaultPhase::Failed), ("broker-3".to_string(), FaultPhase::Failed)]);
+}

@@ -17,14 +17,24 @@ pub enum FaultActionKind {
     Pause,
     /// Cut from the network; healed by reconnecting. Brokers and controllers only.
     Isolate,
+    /// The machine loses power: the broker is SIGKILLed and every write its log directory did
+    /// not fsync is discarded (the page cache is gone); healed by starting it on what is left.
+    #[serde(rename = "power-loss")]
+    PowerLoss,
+    /// The control of `power-loss`: the same kill, the unsynced writes kept. A loss that
+    /// `power-loss` shows and this does not comes from the page cache, not from the kill.
+    #[serde(rename = "power-loss-control")]
+    PowerLossControl,
 }
 
 impl FaultActionKind {
-    pub const ALL: [FaultActionKind; 4] = [
+    pub const ALL: [FaultActionKind; 6] = [
         FaultActionKind::Kill,
         FaultActionKind::Stop,
         FaultActionKind::Pause,
         FaultActionKind::Isolate,
+        FaultActionKind::PowerLoss,
+        FaultActionKind::PowerLossControl,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -33,13 +43,21 @@ impl FaultActionKind {
             FaultActionKind::Stop => "stop",
             FaultActionKind::Pause => "pause",
             FaultActionKind::Isolate => "isolate",
+            FaultActionKind::PowerLoss => "power-loss",
+            FaultActionKind::PowerLossControl => "power-loss-control",
         }
+    }
+
+    /// Whether a container cluster must put the brokers' log directories on the filesystem that
+    /// can forget (which needs /dev/fuse and CAP_SYS_ADMIN in those containers, and only there).
+    pub fn needs_forgetful_disk(self) -> bool {
+        matches!(self, FaultActionKind::PowerLoss | FaultActionKind::PowerLossControl)
     }
 
     /// The verb of the heal: "restart", "resume", "reconnect".
     pub fn heal_verb(self) -> &'static str {
         match self {
-            FaultActionKind::Kill | FaultActionKind::Stop => "restart",
+            FaultActionKind::Kill | FaultActionKind::Stop | FaultActionKind::PowerLoss | FaultActionKind::PowerLossControl => "restart",
             FaultActionKind::Pause => "resume",
             FaultActionKind::Isolate => "reconnect",
         }
@@ -54,6 +72,8 @@ impl FaultActionKind {
             FaultActionKind::Stop => (Ability::Stop, Ability::Restart),
             FaultActionKind::Pause => (Ability::Pause, Ability::Resume),
             FaultActionKind::Isolate => (Ability::Isolate, Ability::Heal),
+            FaultActionKind::PowerLoss => (Ability::PowerLoss, Ability::Restart),
+            FaultActionKind::PowerLossControl => (Ability::PowerLossControl, Ability::Restart),
         }
     }
 
@@ -65,10 +85,13 @@ impl FaultActionKind {
         use FaultActionKind as A;
         use FaultTargetKind as T;
         match (self, target) {
-            (_, T::Leader | T::Followers | T::Controller | T::Broker | T::RandomBroker) => Ok(()),
+            (_, T::Leader | T::Followers | T::Controller | T::Broker | T::Brokers | T::AllBrokers | T::RandomBroker) => Ok(()),
             (A::Kill | A::Stop | A::Pause, T::Consumer | T::Producer) => Ok(()),
             (A::Isolate, T::Consumer | T::Producer) => {
                 Err("clients run on this machine and cannot be isolated; kill, stop or pause them instead".into())
+            }
+            (A::PowerLoss | A::PowerLossControl, T::Consumer | T::Producer) => {
+                Err("a power loss is a broker's (its unsynced log writes); kill the client instead".into())
             }
         }
     }
@@ -87,7 +110,7 @@ impl FromStr for FaultActionKind {
         FaultActionKind::ALL
             .into_iter()
             .find(|a| a.as_str() == s)
-            .ok_or_else(|| format!("unknown fault action \"{s}\"; use kill, stop, pause or isolate"))
+            .ok_or_else(|| format!("unknown fault action \"{s}\"; use kill, stop, pause, isolate, power-loss or power-loss-control"))
     }
 }
 
@@ -105,11 +128,26 @@ pub enum Ability {
     Isolate,
     /// Reconnect an isolated node.
     Heal,
+    /// Kill the broker and discard what its log directory did not fsync.
+    #[serde(rename = "power-loss")]
+    PowerLoss,
+    /// Kill the broker as `power-loss` does, keeping what it did not fsync.
+    #[serde(rename = "power-loss-control")]
+    PowerLossControl,
 }
 
 impl Ability {
-    pub const ALL: [Ability; 7] =
-        [Ability::Kill, Ability::Stop, Ability::Restart, Ability::Pause, Ability::Resume, Ability::Isolate, Ability::Heal];
+    pub const ALL: [Ability; 9] = [
+        Ability::Kill,
+        Ability::Stop,
+        Ability::Restart,
+        Ability::Pause,
+        Ability::Resume,
+        Ability::Isolate,
+        Ability::Heal,
+        Ability::PowerLoss,
+        Ability::PowerLossControl,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -120,13 +158,20 @@ impl Ability {
             Ability::Resume => "resume",
             Ability::Isolate => "isolate",
             Ability::Heal => "heal",
+            Ability::PowerLoss => "power-loss",
+            Ability::PowerLossControl => "power-loss-control",
         }
+    }
+
+    /// The fault action this ability applies (None for a heal).
+    pub fn action_it_breaks(self) -> Option<FaultActionKind> {
+        FaultActionKind::ALL.into_iter().find(|a| a.abilities().0 == self)
     }
 
     /// Whether this ability breaks a node (rather than healing one).
     pub fn breaks(self) -> bool {
         match self {
-            Ability::Kill | Ability::Stop | Ability::Pause | Ability::Isolate => true,
+            Ability::Kill | Ability::Stop | Ability::Pause | Ability::Isolate | Ability::PowerLoss | Ability::PowerLossControl => true,
             Ability::Restart | Ability::Resume | Ability::Heal => false,
         }
     }
@@ -143,7 +188,7 @@ impl FromStr for Ability {
 
     fn from_str(s: &str) -> Result<Ability, String> {
         Ability::ALL.into_iter().find(|a| a.as_str() == s).ok_or_else(|| {
-            format!("unknown hook \"{s}\"; use kill, stop, restart, pause, resume, isolate or heal")
+            format!("unknown hook \"{s}\"; use kill, stop, restart, pause, resume, isolate, heal, power-loss or power-loss-control")
         })
     }
 }
@@ -158,10 +203,12 @@ pub enum FaultTargetKind {
     Consumer,
     Producer,
     RandomBroker,
+    Brokers,
+    AllBrokers,
 }
 
 impl FaultTargetKind {
-    pub const ALL: [FaultTargetKind; 7] = [
+    pub const ALL: [FaultTargetKind; 9] = [
         FaultTargetKind::Leader,
         FaultTargetKind::Followers,
         FaultTargetKind::Controller,
@@ -169,6 +216,8 @@ impl FaultTargetKind {
         FaultTargetKind::Consumer,
         FaultTargetKind::Producer,
         FaultTargetKind::RandomBroker,
+        FaultTargetKind::Brokers,
+        FaultTargetKind::AllBrokers,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -180,11 +229,13 @@ impl FaultTargetKind {
             FaultTargetKind::Consumer => "consumer",
             FaultTargetKind::Producer => "producer",
             FaultTargetKind::RandomBroker => "random-broker",
+            FaultTargetKind::Brokers => "brokers",
+            FaultTargetKind::AllBrokers => "all-brokers",
         }
     }
 
     pub fn takes_index(self) -> bool {
-        !matches!(self, FaultTargetKind::Controller | FaultTargetKind::RandomBroker)
+        !matches!(self, FaultTargetKind::Controller | FaultTargetKind::RandomBroker | FaultTargetKind::AllBrokers)
     }
 
     /// Clients run as processes on this machine, not in containers.
@@ -208,9 +259,21 @@ pub enum FaultTarget {
     Producer(u32),
     /// A broker drawn from the seed when the plan is made.
     RandomBroker,
+    /// Several brokers at once (a rack or zone): a set of node ids 0..=63, one bit each.
+    Brokers(u64),
+    /// Every broker of the cluster at once.
+    AllBrokers,
 }
 
+/// Node ids `brokers:` can name: one bit each in a u64.
+pub const MAX_SET_BROKER_ID: u32 = 63;
+
 impl FaultTarget {
+    /// The ids of a `brokers:` set, ascending.
+    pub fn broker_set(mask: u64) -> Vec<u32> {
+        (0..=MAX_SET_BROKER_ID).filter(|i| mask & (1u64 << i) != 0).collect()
+    }
+
     pub fn kind(self) -> FaultTargetKind {
         match self {
             FaultTarget::Leader(_) => FaultTargetKind::Leader,
@@ -220,6 +283,8 @@ impl FaultTarget {
             FaultTarget::Consumer(_) => FaultTargetKind::Consumer,
             FaultTarget::Producer(_) => FaultTargetKind::Producer,
             FaultTarget::RandomBroker => FaultTargetKind::RandomBroker,
+            FaultTarget::Brokers(_) => FaultTargetKind::Brokers,
+            FaultTarget::AllBrokers => FaultTargetKind::AllBrokers,
         }
     }
 
@@ -230,7 +295,7 @@ impl FaultTarget {
             | FaultTarget::Broker(i)
             | FaultTarget::Consumer(i)
             | FaultTarget::Producer(i) => Some(i),
-            FaultTarget::Controller | FaultTarget::RandomBroker => None,
+            FaultTarget::Controller | FaultTarget::RandomBroker | FaultTarget::Brokers(_) | FaultTarget::AllBrokers => None,
         }
     }
 
@@ -243,11 +308,14 @@ impl FaultTarget {
             FaultTargetKind::Producer => FaultTarget::Producer(index),
             FaultTargetKind::Controller => FaultTarget::Controller,
             FaultTargetKind::RandomBroker => FaultTarget::RandomBroker,
+            FaultTargetKind::Brokers => FaultTarget::Brokers(1u64 << index.min(MAX_SET_BROKER_ID)),
+            FaultTargetKind::AllBrokers => FaultTarget::AllBrokers,
         }
     }
 }
 
-const TARGET_HINT: &str = "use leader:P, followers:P, controller, broker:N, consumer:N, producer:N or random-broker";
+const TARGET_HINT: &str =
+    "use leader:P, followers:P, controller, broker:N, brokers:N,M,..., all-brokers, consumer:N, producer:N or random-broker";
 
 impl FromStr for FaultTarget {
     type Err = String;
@@ -261,6 +329,22 @@ impl FromStr for FaultTarget {
             .into_iter()
             .find(|k| k.as_str() == name)
             .ok_or_else(|| format!("unknown fault target \"{s}\"; {TARGET_HINT}"))?;
+        if let (FaultTargetKind::Brokers, Some(list)) = (kind, index) {
+            let mut mask = 0u64;
+            for id in list.split(',') {
+                let id: u32 = id.trim().parse().map_err(|_| {
+                    format!("fault target \"{s}\": brokers:N,M,... takes node ids separated by commas, e.g. brokers:1,2,3")
+                })?;
+                if id > MAX_SET_BROKER_ID {
+                    return Err(format!("fault target \"{s}\": a set names node ids 0..={MAX_SET_BROKER_ID}"));
+                }
+                if mask & (1u64 << id) != 0 {
+                    return Err(format!("fault target \"{s}\" names broker {id} twice"));
+                }
+                mask |= 1u64 << id;
+            }
+            return Ok(FaultTarget::Brokers(mask));
+        }
         match (kind.takes_index(), index) {
             (true, Some(index)) => index
                 .parse::<u32>()
@@ -278,6 +362,10 @@ impl FromStr for FaultTarget {
 
 impl fmt::Display for FaultTarget {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        if let FaultTarget::Brokers(mask) = self {
+            let ids: Vec<String> = FaultTarget::broker_set(*mask).iter().map(u32::to_string).collect();
+            return write!(f, "brokers:{}", ids.join(","));
+        }
         match self.index() {
             Some(i) => write!(f, "{}:{i}", self.kind().as_str()),
             None => f.write_str(self.kind().as_str()),
@@ -309,6 +397,18 @@ pub struct TargetBounds {
     pub producers: u32,
 }
 
+impl TargetBounds {
+    /// `1..=3`, or the ids one by one when they are not contiguous.
+    fn broker_range(&self) -> String {
+        let ids = &self.broker_ids;
+        let contiguous = ids.windows(2).all(|w| w[1] == w[0] + 1);
+        match (ids.first(), ids.last()) {
+            (Some(first), Some(last)) if contiguous => format!("{first}..={last}"),
+            _ => ids.iter().map(u32::to_string).collect::<Vec<_>>().join(", "),
+        }
+    }
+}
+
 impl FaultTarget {
     /// Reject an index beyond what the scenario has, and targets the action cannot reach.
     pub fn check(self, action: FaultActionKind, bounds: &TargetBounds) -> Result<(), String> {
@@ -333,13 +433,15 @@ impl FaultTarget {
                 ))
             }
             FaultTarget::Broker(b) if !bounds.broker_ids.contains(&b) => {
-                let ids = &bounds.broker_ids;
-                let contiguous = ids.windows(2).all(|w| w[1] == w[0] + 1);
-                let range = match (ids.first(), ids.last()) {
-                    (Some(first), Some(last)) if contiguous => format!("{first}..={last}"),
-                    _ => ids.iter().map(u32::to_string).collect::<Vec<_>>().join(", "),
-                };
-                return Err(format!("fault target \"{self}\" is out of range: brokers are {range}"));
+                return Err(format!("fault target \"{self}\" is out of range: brokers are {}", bounds.broker_range()));
+            }
+            FaultTarget::Brokers(mask) => {
+                if let Some(b) = FaultTarget::broker_set(mask).into_iter().find(|b| !bounds.broker_ids.contains(b)) {
+                    return Err(format!(
+                        "fault target \"{self}\" names broker {b}, which is out of range: brokers are {}",
+                        bounds.broker_range()
+                    ));
+                }
             }
             FaultTarget::Consumer(c) if c >= bounds.consumers => {
                 return Err(out_of_range("consumer", bounds.consumers, 0))
@@ -564,6 +666,9 @@ mod tests {
             "consumer:1",
             "producer:0",
             "random-broker",
+            "brokers:1,2,3",
+            "brokers:0,63",
+            "all-brokers",
         ] {
             assert_eq!(s.parse::<FaultTarget>().unwrap().to_string(), s);
         }
@@ -577,6 +682,35 @@ mod tests {
             .unwrap_err()
             .starts_with("unknown fault target"));
         assert!("broker:x".parse::<FaultTarget>().is_err());
+        assert_eq!("brokers:3,1".parse::<FaultTarget>().unwrap().to_string(), "brokers:1,3", "a set, in order");
+        assert!("brokers:1,1".parse::<FaultTarget>().unwrap_err().contains("twice"));
+        assert!("brokers:64".parse::<FaultTarget>().unwrap_err().contains("0..=63"));
+        assert!("brokers:".parse::<FaultTarget>().unwrap_err().contains("separated by commas"));
+        assert!("brokers".parse::<FaultTarget>().unwrap_err().contains("needs an index"));
+        assert!("all-brokers:1".parse::<FaultTarget>().unwrap_err().contains("takes no index"));
+    }
+
+    #[test]
+    fn power_loss_is_a_brokers_and_heals_with_a_restart() {
+        let set: FaultTarget = "brokers:1,3".parse().unwrap();
+        assert!(set.check(FaultActionKind::PowerLoss, &bounds()).is_ok());
+        assert_eq!(
+            "brokers:1,4".parse::<FaultTarget>().unwrap().check(FaultActionKind::Kill, &bounds()).unwrap_err(),
+            "fault target \"brokers:1,4\" names broker 4, which is out of range: brokers are 1..=3"
+        );
+        assert!(FaultTarget::AllBrokers.check(FaultActionKind::PowerLossControl, &bounds()).is_ok());
+        assert!(FaultTarget::Consumer(0).check(FaultActionKind::PowerLoss, &bounds()).unwrap_err().contains("a power loss is a broker's"));
+        assert_eq!(FaultActionKind::PowerLoss.abilities(), (Ability::PowerLoss, Ability::Restart));
+        assert_eq!(FaultActionKind::PowerLossControl.abilities(), (Ability::PowerLossControl, Ability::Restart));
+        for action in FaultActionKind::ALL {
+            assert_eq!(action.abilities().0.action_it_breaks(), Some(action));
+            assert_eq!(action.as_str().parse::<FaultActionKind>().unwrap(), action);
+            assert_eq!(serde_json::to_string(&action).unwrap(), format!("\"{action}\""));
+        }
+        for ability in Ability::ALL {
+            assert_eq!(ability.as_str().parse::<Ability>().unwrap(), ability);
+            assert_eq!(ability.breaks(), ability.action_it_breaks().is_some());
+        }
     }
 
     #[test]
