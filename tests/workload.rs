@@ -142,7 +142,7 @@ async fn produce_all(
 async fn wait_caught_up(bootstrap: &str, group: &str, timeout: Duration) -> kafka_chaos::error::Result<()> {
     let deadline = Instant::now() + timeout;
     loop {
-        let lag = lag(bootstrap, group, TOPIC, Duration::from_secs(10)).await?;
+        let lag = lag(bootstrap, None, group, TOPIC, Duration::from_secs(10)).await?;
         if lag.total == 0 {
             return Ok(());
         }
