@@ -615,7 +615,8 @@ fn container_request(
 ) -> testcontainers::ContainerRequest<GenericImage> {
     let image = image::ImageRef::parse(image);
     let mut generic = GenericImage::new(image.name, image.tag);
-    let forgetful = spec.lazyfs.as_ref().zip(handover).filter(|_| node.is_broker());
+    // Every node, dedicated controllers too: `power-loss` may hit the target `controller`.
+    let forgetful = spec.lazyfs.as_ref().zip(handover);
     if forgetful.is_some() {
         generic = generic.with_entrypoint("/bin/sh");
     }
