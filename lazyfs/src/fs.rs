@@ -199,6 +199,22 @@ impl LazyFs {
         self.model.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// unlink and rmdir: the model removes the entry, and its backing inode is forgotten.
+    fn remove(&self, parent: INodeNo, name: &OsStr, reply: ReplyEmpty, op: fn(&mut Durability, &Path) -> io::Result<()>) {
+        let r = self.child(parent, name).and_then(|rel| {
+            let b = self.backing_ino(&rel);
+            op(&mut self.model(), &rel).map_err(errno)?;
+            if let Some(b) = b {
+                self.inodes().forget_backing(b);
+            }
+            Ok(())
+        });
+        match r {
+            Ok(()) => reply.ok(),
+            Err(e) => reply.error(e),
+        }
+    }
+
     fn inodes(&self) -> MutexGuard<'_, Inodes> {
         self.inodes.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -467,33 +483,11 @@ impl Filesystem for LazyFs {
     }
 
     fn unlink(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
-        let r = self.child(parent, name).and_then(|rel| {
-            let b = self.backing_ino(&rel);
-            self.model().unlink(&rel).map_err(errno)?;
-            if let Some(b) = b {
-                self.inodes().forget_backing(b);
-            }
-            Ok(())
-        });
-        match r {
-            Ok(()) => reply.ok(),
-            Err(e) => reply.error(e),
-        }
+        self.remove(parent, name, reply, Durability::unlink)
     }
 
     fn rmdir(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
-        let r = self.child(parent, name).and_then(|rel| {
-            let b = self.backing_ino(&rel);
-            self.model().rmdir(&rel).map_err(errno)?;
-            if let Some(b) = b {
-                self.inodes().forget_backing(b);
-            }
-            Ok(())
-        });
-        match r {
-            Ok(()) => reply.ok(),
-            Err(e) => reply.error(e),
-        }
+        self.remove(parent, name, reply, Durability::rmdir)
     }
 
     fn rename(

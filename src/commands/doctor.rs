@@ -47,12 +47,16 @@ pub async fn run(args: DoctorArgs) -> Result<i32> {
     let versions: Vec<String> = match &args.scenario {
         Some(path) => {
             let (_, plan) = crate::commands::check::load(path, None)?;
-            if let Some(external) = &plan.cluster.external {
-                println!("ok    {} runs on the external cluster at {}: no image needed", path.display(), external.bootstrap);
+            match &plan.cluster.external {
+                Some(external) => {
+                    println!("ok    {} runs on the external cluster at {}: no image needed", path.display(), external.bootstrap);
+                    Vec::new()
+                }
+                None => {
+                    let set: std::collections::BTreeSet<String> = plan.cells.iter().map(|c| c.kafka_version.clone()).collect();
+                    set.into_iter().collect()
+                }
             }
-            let set: std::collections::BTreeSet<String> =
-                plan.cells.iter().filter(|_| plan.cluster.external.is_none()).map(|c| c.kafka_version.clone()).collect();
-            set.into_iter().collect()
         }
         None => vec![args.image.kafka_version.clone()],
     };
