@@ -152,9 +152,9 @@ rejected! {
     broker_min_insync_above_replication_factor: "min-insync-broker-above-rf" at "4:25",
         "min.insync.replicas 4 ([cluster.broker_config]) is above the replication factor 3; no acks=all write could succeed: lower it or raise [topic] replication_factor";
     unknown_target: "unknown-target" at "4:51",
-        "unknown fault target \"zookeeper\"; use leader:P, followers:P, controller, broker:N, consumer:N, producer:N or random-broker";
+        "unknown fault target \"zookeeper\"; use leader:P, followers:P, controller, broker:N, brokers:N,M,..., all-brokers, consumer:N, producer:N or random-broker";
     unknown_action: "unknown-action" at "3:34",
-        "unknown fault action \"explode\"; use kill, stop, pause or isolate";
+        "unknown fault action \"explode\"; use kill, stop, pause, isolate, power-loss or power-loss-control";
     consumer_out_of_range: "consumer-out-of-range" at "6:51",
         "fault target \"consumer:5\" is out of range: consumers are 0..=1";
     partition_out_of_range: "partition-out-of-range" at "5:51",
