@@ -43,10 +43,7 @@ impl ExternalCluster {
     /// Reach the cluster, check that its brokers are the nodes the scenario names and that it is
     /// healthy (every broker alive and in the ISR of all its partitions).
     pub async fn connect(spec: &External) -> Result<ExternalCluster> {
-        let security = match &spec.security {
-            Some(s) => Some(s.with_password().map_err(Error::Invalid)?),
-            None => None,
-        };
+        let security = spec.security.as_ref().map(|s| s.with_password()).transpose().map_err(Error::Invalid)?;
         let topology = Topology::connect(&spec.bootstrap, security.as_ref())?;
         let began = Instant::now();
         let addresses = loop {
@@ -129,15 +126,20 @@ impl ExternalCluster {
         Ok((command, text))
     }
 
-    /// A client of the brokers no fault holds, or of all of them if every one is faulted.
-    fn running_topology(&self) -> Result<Topology> {
+    /// The addresses of the brokers no fault holds, or the bootstrap if every one is faulted.
+    fn running_bootstrap(&self) -> String {
         let faults = self.faults.lock().unwrap();
         let running: Vec<&str> =
             self.addresses.iter().filter(|(id, _)| !faults.contains_key(id)).map(|(_, a)| a.as_str()).collect();
         match running.is_empty() {
-            true => Topology::connect(&self.spec.bootstrap, self.security.as_ref()),
-            false => Topology::connect(&running.join(","), self.security.as_ref()),
+            true => self.spec.bootstrap.clone(),
+            false => running.join(","),
         }
+    }
+
+    /// A client of the brokers no fault holds, or of all of them if every one is faulted.
+    fn running_topology(&self) -> Result<Topology> {
+        Topology::connect(&self.running_bootstrap(), self.security.as_ref())
     }
 
     /// Wait until node `id` has left the live set (broken) or is back and in every ISR (healed).
@@ -231,11 +233,7 @@ impl Cluster for ExternalCluster {
     }
 
     async fn active_controller(&self) -> Result<i32> {
-        let faulted = self.faults.lock().unwrap().clone();
-        let running: Vec<&str> =
-            self.addresses.iter().filter(|(id, _)| !faulted.contains_key(id)).map(|(_, a)| a.as_str()).collect();
-        let bootstrap = if running.is_empty() { self.spec.bootstrap.clone() } else { running.join(",") };
-        Ok(super::quorum::describe(&bootstrap, self.security.as_ref()).await?.leader_id)
+        Ok(super::quorum::describe(&self.running_bootstrap(), self.security.as_ref()).await?.leader_id)
     }
 
     async fn check_health(&self) -> std::result::Result<(), String> {

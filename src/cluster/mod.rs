@@ -540,7 +540,7 @@ fn node_env(node: &Node, nodes: &[Node], spec: &ClusterSpec, cluster_id: &str) -
     set("controller.quorum.voters", voters);
     set("controller.listener.names", "CONTROLLER".into());
     set("listener.security.protocol.map", "INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT,EXTERNAL:PLAINTEXT".into());
-    set("log.dirs", "/var/lib/kafka/data".into());
+    set("log.dirs", power::LOG_DIR.into());
     set("auto.create.topics.enable", "false".into());
     set("group.initial.rebalance.delay.ms", "0".into());
     set("offsets.topic.replication.factor", brokers.min(3).to_string());

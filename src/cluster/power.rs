@@ -17,7 +17,7 @@ use testcontainers::bollard::query_parameters::KillContainerOptions;
 
 /// Where the binary is mounted in the container.
 pub const LAZYFS_IN_CONTAINER: &str = "/opt/kafka-chaos/lazyfs";
-/// The log directory (`log.dirs`) and the real directory under it.
+/// The brokers' log directory (`log.dirs`), which the filesystem is mounted over.
 pub const LOG_DIR: &str = "/var/lib/kafka/data";
 const BACKING_DIR: &str = "/var/lib/kafka/durable";
 const CONTROL_SOCKET: &str = "/tmp/kafka-chaos-lazyfs.sock";

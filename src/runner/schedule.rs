@@ -181,24 +181,25 @@ impl Schedule {
         }
         // A power cut hits every victim at once (a rack losing power); other faults one after
         // the other, stopping at the first that fails.
-        let at_once = step.action.needs_forgetful_disk();
-        let mut applied = Vec::new();
-        if at_once {
-            let all = victims.iter().map(|&victim| async move { (victim, Instant::now(), self.apply(step.action, victim).await) });
-            applied = futures::future::join_all(all).await;
-        }
+        let apply = |victim: Victim| async move { (victim, Instant::now(), self.apply(step.action, victim).await) };
+        let outcomes = match step.action.needs_forgetful_disk() {
+            true => futures::future::join_all(victims.into_iter().map(apply)).await,
+            false => {
+                let mut outcomes = Vec::new();
+                for victim in victims {
+                    let outcome = apply(victim).await;
+                    let failed = outcome.2.is_err();
+                    outcomes.push(outcome);
+                    if failed {
+                        break;
+                    }
+                }
+                outcomes
+            }
+        };
         let mut hit = Vec::new();
         let mut failed = false;
-        let mut pending = victims.into_iter();
-        loop {
-            let (victim, at, outcome) = match at_once {
-                true if applied.is_empty() => break,
-                true => applied.remove(0),
-                false => match pending.next() {
-                    Some(victim) => (victim, Instant::now(), self.apply(step.action, victim).await),
-                    None => break,
-                },
-            };
+        for (victim, at, outcome) in outcomes {
             let label = victim.label(self.targets.cluster.as_ref());
             match outcome {
                 Ok(observed) => {
@@ -213,9 +214,6 @@ impl Schedule {
                 Err(e) => {
                     send_fault(&self.events, i, step, label, at, FaultPhase::Failed, None, e.to_string());
                     failed = true;
-                    if !at_once {
-                        break;
-                    }
                 }
             }
         }
