@@ -12,8 +12,9 @@
 //!    failed, yet it is in the log.
 //! 3. `not persisted` is `failed` only with an error about the message itself, the same for every
 //!    attempt: the client refused it (too large, unknown partition, serialization), or the broker
-//!    validated and rejected it before appending (size, record, timestamp, format, compression,
-//!    authorization, policy). Any other error with `not persisted` (a timeout in the queue, not
+//!    validated and rejected it before appending (size, record, format, compression,
+//!    authorization, policy). Not a timestamp: the broker checks it against its own clock, so an
+//!    early attempt can be accepted and a retry rejected (INVALID_TIMESTAMP is `unknown`). Any other error with `not persisted` (a timeout in the queue, not
 //!    enough replicas, not leader) is `unknown`: an earlier attempt may have been written.
 //! 4. Without a status, only the codes of rule 3 are `failed`.
 
@@ -101,7 +102,6 @@ pub fn rejects_the_message_itself(code: RDKafkaErrorCode) -> bool {
             | C::InvalidRequiredAcks
             | C::InvalidTopic
             | C::InvalidRecord
-            | C::InvalidTimestamp
             | C::UnsupportedForMessageFormat
             | C::UnsupportedCompressionType
             | C::TopicAuthorizationFailed
@@ -154,7 +154,7 @@ mod tests {
 
     #[test]
     fn rule_4_without_a_status_only_rejections_of_the_message_fail() {
-        for code in [C::MessageSizeTooLarge, C::UnknownPartition, C::TopicAuthorizationFailed, C::InvalidTimestamp] {
+        for code in [C::MessageSizeTooLarge, C::UnknownPartition, C::TopicAuthorizationFailed] {
             assert_eq!(outcome(code, None), SendOutcome::Failed, "{code:?}");
         }
         for code in [
@@ -170,5 +170,14 @@ mod tests {
             assert_eq!(outcome(code, None), SendOutcome::Unknown, "{code:?}");
         }
         assert_eq!(classify(&KafkaError::Canceled, None).outcome, SendOutcome::Unknown);
+    }
+
+    #[test]
+    fn an_invalid_timestamp_is_unknown_a_retry_meets_another_clock() {
+        // The broker checks timestamps against its own clock: an early attempt can be accepted
+        // and its retry rejected, whatever this attempt's status says.
+        for status in [None, Some(PersistStatus::NotPersisted)] {
+            assert_eq!(outcome(C::InvalidTimestamp, status), SendOutcome::Unknown, "{status:?}");
+        }
     }
 }

@@ -19,9 +19,10 @@ package main
 //     pre-0.11 protocol version (async_producer.go, asyncProducer.dispatcher); it checks every
 //     message before it reaches a topic, partition or broker producer, and a retry of a message
 //     has the same size. sarama v1.61.1 does NOT raise ErrMessageSizeTooLarge client-side: the
-//     size check is this ConfigurationError. Also breaker.ErrBreakerOpen: topicProducer's circuit
-//     breaker wraps only its metadata lookup of a message's first attempt (partitionMessage),
-//     after repeated metadata errors; the message never reached a broker producer.
+//     size check is this ConfigurationError. NOT breaker.ErrBreakerOpen (rule 9): each partition
+//     producer has its own breaker around leader lookups on the retry path too (updateLeader),
+//     and flushRetryBuffers returns the whole retry buffer with it, messages a leader may have
+//     appended before its reply was lost among them.
 //  2. No such partition (failed). sarama.ErrInvalidPartition comes only from
 //     topicProducer.partitionMessage, which runs only for a message's first attempt
 //     (`if msg.retries == 0`), before it is sent: the partitioner (here the manual one, with the
@@ -29,12 +30,14 @@ package main
 //  3. The request could not be encoded (failed). A sarama.PacketEncodingError: Broker.sendInternal
 //     encodes the request before writing a byte (broker.go), and brokerProducer.handleError fails
 //     such a batch without retrying it ("a retry would fail the same way").
-//  4. The broker rejected the message itself (failed): errors about the record or its batch, its
-//     size, format, timestamp, compression, the topic, the acks setting, or authorization, which
-//     sarama does not retry (handleSuccess's default branch) and which hold for every attempt of
-//     the same message. The list is the Rust worker's. Caveat kept from it: MESSAGE_TOO_LARGE is
-//     checked per batch, and authorization could change during a run; neither happens in the
-//     harness's scenarios.
+//  4. The broker rejected the message itself (failed): errors about the record, its format,
+//     compression, the topic, the acks setting, or authorization, which sarama does not retry
+//     (handleSuccess's default branch) and which hold for every attempt of the same message.
+//     Not INVALID_TIMESTAMP (rule 4b): the broker checks it against its own clock, so an early
+//     attempt can be accepted and a retry rejected. MESSAGE_TOO_LARGE and RECORD_LIST_TOO_LARGE
+//     are checked per batch, and without idempotence sarama rebuilds a retried message into a
+//     new batch (retryBatch), so they hold for every attempt only with idempotence; without it
+//     they are unknown too (rule 4b).
 //  5. A corrupt message (ErrInvalidMessage, CORRUPT_MESSAGE) is unknown: sarama retries it (it is
 //     in handleSuccess's retriable list), it reports a CRC mismatch in transit rather than
 //     something about the message, and an earlier attempt may have been written.
@@ -49,7 +52,8 @@ package main
 //  8. Idempotence errors (out of order sequence, unknown producer id, invalid producer epoch):
 //     unknown, the broker may hold an earlier attempt.
 //  9. Connection errors (ErrOutOfBrokers, ErrNotConnected, a closed connection, a network timeout,
-//     a response that could not be decoded): unknown, the request may have reached the broker.
+//     a response that could not be decoded, an open circuit breaker around leader lookups):
+//     unknown, the request (or an earlier attempt) may have reached the broker.
 //  10. Everything else: unknown, the error does not rule out a write.
 
 import (
@@ -73,6 +77,7 @@ const (
 	whyInvalidPartition  = "rule 2: no such partition; refused before it was sent"
 	whyNotEncoded        = "rule 3: the request could not be encoded, so it was not sent"
 	whyRejectedByBroker  = "rule 4: the broker rejected the message itself, the same for every attempt"
+	whyMayDifferByRetry  = "rule 4b: rejected by this attempt, but a retry may have met another clock or batch; an earlier attempt may have been written"
 	whyCorrupt           = "rule 5: corrupt in transit and retried by sarama; an earlier attempt may have been written"
 	whyShuttingDown      = "rule 6: the producer shut down during a retry; an earlier attempt may have been written"
 	whyRetriesExhausted  = "rule 7: a retriable broker error after the last retry; an earlier attempt may have been written"
@@ -83,15 +88,19 @@ const (
 	whyNotHandedToClient = "never handed to the client: sending ended while sarama's input was full"
 )
 
+// batchRejections: rejections of the batch a message was in, the same for every attempt only
+// when a retry resends the same batch (idempotence) (rule 4 / 4b).
+var batchRejections = []sarama.KError{
+	sarama.ErrMessageSizeTooLarge,    // MESSAGE_TOO_LARGE
+	sarama.ErrMessageSetSizeTooLarge, // RECORD_LIST_TOO_LARGE
+}
+
 // rejectedByBroker: broker errors about the message itself (rule 4).
 var rejectedByBroker = []sarama.KError{
-	sarama.ErrMessageSizeTooLarge,         // MESSAGE_TOO_LARGE
-	sarama.ErrMessageSetSizeTooLarge,      // RECORD_LIST_TOO_LARGE
 	sarama.ErrInvalidMessageSize,          // INVALID_FETCH_SIZE (librdkafka's InvalidMessageSize)
 	sarama.ErrInvalidTopic,                // INVALID_TOPIC_EXCEPTION
 	sarama.ErrInvalidRequiredAcks,         // INVALID_REQUIRED_ACKS
 	sarama.ErrInvalidRecord,               // INVALID_RECORD
-	sarama.ErrInvalidTimestamp,            // INVALID_TIMESTAMP
 	sarama.ErrUnsupportedForMessageFormat, // UNSUPPORTED_FOR_MESSAGE_FORMAT
 	sarama.ErrUnsupportedCompressionType,  // UNSUPPORTED_COMPRESSION_TYPE
 	sarama.ErrTopicAuthorizationFailed,    // TOPIC_AUTHORIZATION_FAILED
@@ -128,18 +137,23 @@ func isOneOf(err error, kerrors []sarama.KError) bool {
 }
 
 // classify decides the outcome of a message sarama reported with err, and names the rule.
-func classify(err error) (outcome, why string) {
+// idempotent: the producer resends a retried batch as it was (Producer.Idempotent).
+func classify(err error, idempotent bool) (outcome, why string) {
 	var configErr sarama.ConfigurationError
 	var encodeErr sarama.PacketEncodingError
 	var decodeErr sarama.PacketDecodingError
 	var netErr net.Error
 	switch {
-	case errors.As(err, &configErr), errors.Is(err, breaker.ErrBreakerOpen):
+	case errors.As(err, &configErr):
 		return outcomeFailed, whyRefusedByClient
 	case errors.Is(err, sarama.ErrInvalidPartition):
 		return outcomeFailed, whyInvalidPartition
 	case errors.As(err, &encodeErr):
 		return outcomeFailed, whyNotEncoded
+	case isOneOf(err, batchRejections) && idempotent:
+		return outcomeFailed, whyRejectedByBroker
+	case isOneOf(err, batchRejections), errors.Is(err, sarama.ErrInvalidTimestamp):
+		return outcomeUnknown, whyMayDifferByRetry
 	case isOneOf(err, rejectedByBroker):
 		return outcomeFailed, whyRejectedByBroker
 	case errors.Is(err, sarama.ErrInvalidMessage):
@@ -159,7 +173,8 @@ func classify(err error) (outcome, why string) {
 		errors.Is(err, syscall.ECONNREFUSED),
 		errors.Is(err, syscall.EPIPE),
 		errors.As(err, &netErr),
-		errors.As(err, &decodeErr):
+		errors.As(err, &decodeErr),
+		errors.Is(err, breaker.ErrBreakerOpen):
 		return outcomeUnknown, whyConnection
 	default:
 		return outcomeUnknown, whyDoesNotRuleOut

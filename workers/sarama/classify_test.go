@@ -14,9 +14,16 @@ import (
 
 func expect(t *testing.T, err error, outcome, why string) {
 	t.Helper()
-	gotOutcome, gotWhy := classify(err)
+	for _, idempotent := range []bool{false, true} {
+		expectWith(t, err, idempotent, outcome, why)
+	}
+}
+
+func expectWith(t *testing.T, err error, idempotent bool, outcome, why string) {
+	t.Helper()
+	gotOutcome, gotWhy := classify(err, idempotent)
 	if gotOutcome != outcome || gotWhy != why {
-		t.Errorf("classify(%v) = %s (%s), want %s (%s)", err, gotOutcome, gotWhy, outcome, why)
+		t.Errorf("classify(%v, idempotent=%v) = %s (%s), want %s (%s)", err, idempotent, gotOutcome, gotWhy, outcome, why)
 	}
 }
 
@@ -24,8 +31,23 @@ func TestRule1ClientSideRefusalsFail(t *testing.T) {
 	// What the dispatcher returns for a message over Producer.MaxMessageBytes.
 	expect(t, sarama.ConfigurationError("Attempt to produce message larger than configured Producer.MaxMessageBytes: 2000 > 1000"), outcomeFailed, whyRefusedByClient)
 	expect(t, sarama.ConfigurationError("Producing headers requires Kafka at least v0.11"), outcomeFailed, whyRefusedByClient)
-	// topicProducer's circuit breaker around the metadata lookup of a first attempt.
-	expect(t, breaker.ErrBreakerOpen, outcomeFailed, whyRefusedByClient)
+}
+
+func TestAnOpenBreakerIsUnknownItAlsoGuardsRetries(t *testing.T) {
+	// partitionProducer.updateLeader on the retry path: flushRetryBuffers returns the whole
+	// retry buffer with this error, messages a leader may have appended among them.
+	expect(t, breaker.ErrBreakerOpen, outcomeUnknown, whyConnection)
+	expect(t, fmt.Errorf("wrapped: %w", breaker.ErrBreakerOpen), outcomeUnknown, whyConnection)
+}
+
+func TestRejectionsThatARetryMayNotMeetAreUnknown(t *testing.T) {
+	// The broker's clock: an early attempt accepted, a retry rejected.
+	expect(t, sarama.ErrInvalidTimestamp, outcomeUnknown, whyMayDifferByRetry)
+	// A retried message is rebuilt into a new batch without idempotence.
+	for _, k := range []sarama.KError{sarama.ErrMessageSizeTooLarge, sarama.ErrMessageSetSizeTooLarge} {
+		expectWith(t, k, false, outcomeUnknown, whyMayDifferByRetry)
+		expectWith(t, k, true, outcomeFailed, whyRejectedByBroker)
+	}
 }
 
 func TestRule2NoSuchPartitionFails(t *testing.T) {
@@ -39,8 +61,8 @@ func TestRule3EncodingErrorsFail(t *testing.T) {
 
 func TestRule4BrokerRejectionsOfTheMessageFail(t *testing.T) {
 	for _, k := range []sarama.KError{
-		sarama.ErrMessageSizeTooLarge, sarama.ErrMessageSetSizeTooLarge, sarama.ErrInvalidMessageSize,
-		sarama.ErrInvalidTopic, sarama.ErrInvalidRequiredAcks, sarama.ErrInvalidRecord, sarama.ErrInvalidTimestamp,
+		sarama.ErrInvalidMessageSize,
+		sarama.ErrInvalidTopic, sarama.ErrInvalidRequiredAcks, sarama.ErrInvalidRecord,
 		sarama.ErrUnsupportedForMessageFormat, sarama.ErrUnsupportedCompressionType,
 		sarama.ErrTopicAuthorizationFailed, sarama.ErrClusterAuthorizationFailed, sarama.ErrPolicyViolation,
 	} {

@@ -53,11 +53,14 @@ import org.apache.kafka.common.errors.UnsupportedForMessageFormatException;
  *       split and retried, so only a record too large on its own gets it),
  *       {@code RecordBatchTooLargeException}, {@code InvalidRecordException},
  *       {@code AuthorizationException} (topic, cluster), {@code InvalidTopicException},
- *       {@code InvalidTimestampException}, {@code PolicyViolationException},
+ *       {@code PolicyViolationException},
  *       {@code UnsupportedCompressionTypeException}, {@code UnsupportedForMessageFormatException},
  *       {@code InvalidRequiredAcksException}, {@code SerializationException}. Assumes the topic's
  *       limits and the ACLs do not change during the run: an earlier attempt that timed out
  *       would have met the same check.</li>
+ *   <li>{@link #WHY_CLOCK} (unknown, checked before rule 2): {@code InvalidTimestampException}.
+ *       The broker checks a timestamp against its own clock ({@code message.timestamp.*.max.ms}),
+ *       so an early attempt can be accepted and a retry of it rejected.</li>
  *   <li>{@link #WHY_TIMEOUT} (unknown): a {@code TimeoutException} after queueing
  *       ({@code delivery.timeout.ms} expired, "Expiring N record(s) ..."): the batch may have been
  *       sent, and written, before that.</li>
@@ -83,6 +86,7 @@ public final class Classify {
 
     public static final String WHY_REFUSED = "refused by send() before the record was queued; no request carried it";
     public static final String WHY_REJECTED = "rejected for the message itself, the same on every attempt";
+    public static final String WHY_CLOCK = "the timestamp was checked against the broker's clock; an earlier attempt may have been accepted";
     public static final String WHY_TIMEOUT = "timed out after the record was queued; it may have been sent and written";
     public static final String WHY_AFTER_APPEND = "the leader appended it, then too few replicas were in sync";
     public static final String WHY_RETRIABLE = "retriable error after queueing; an earlier attempt may have been written";
@@ -106,6 +110,9 @@ public final class Classify {
         String error = describe(e);
         if (stage == Stage.REFUSED_BY_SEND) {
             return new Classification(FAILED, error, WHY_REFUSED);
+        }
+        if (e instanceof InvalidTimestampException) {
+            return new Classification(UNKNOWN, error, WHY_CLOCK);
         }
         if (rejectsTheMessageItself(e)) {
             return new Classification(FAILED, error, WHY_REJECTED);
@@ -132,7 +139,6 @@ public final class Classify {
                 || e instanceof InvalidRecordException
                 || e instanceof AuthorizationException
                 || e instanceof InvalidTopicException
-                || e instanceof InvalidTimestampException
                 || e instanceof PolicyViolationException
                 || e instanceof UnsupportedCompressionTypeException
                 || e instanceof UnsupportedForMessageFormatException

@@ -63,9 +63,14 @@ class ClassifyTest {
                 new TopicAuthorizationException(Set.of("t")),
                 new ClusterAuthorizationException("CLUSTER_AUTHORIZATION_FAILED"),
                 new InvalidTopicException("INVALID_TOPIC_EXCEPTION"),
-                new InvalidTimestampException("INVALID_TIMESTAMP"),
                 new PolicyViolationException("POLICY_VIOLATION"),
                 new SerializationException("cannot serialize")));
+    }
+
+    @Test
+    void an_invalid_timestamp_is_unknown_a_retry_meets_another_clock() {
+        expect(Classify.UNKNOWN, Classify.WHY_CLOCK, AFTER_QUEUEING,
+                List.of(new InvalidTimestampException("INVALID_TIMESTAMP")));
     }
 
     @Test
