@@ -77,3 +77,28 @@ pub async fn break_node(cluster: &dyn Cluster, action: FaultActionKind, id: i32)
 pub async fn heal_node(cluster: &dyn Cluster, action: FaultActionKind, id: i32) -> Result<Observed> {
     cluster.perform(action.abilities().1, id).await
 }
+
+/// Whether a step's victims are hit (and healed) at once rather than one after the other. A
+/// power cut hits a rack at once. Nodes that include a majority of the KRaft voters must come
+/// back together: one alone waits for a quorum the others are part of; and a whole-cluster
+/// crash is one event, not three.
+pub fn at_once(action: FaultActionKind, victims: &[Victim], voters: &[i32]) -> bool {
+    let hit = voters.iter().filter(|v| victims.contains(&Victim::Node(**v))).count();
+    action.needs_forgetful_disk() || (victims.len() > 1 && !voters.is_empty() && hit > voters.len() / 2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_voter_majority_is_hit_and_healed_at_once() {
+        let voters = [1, 2, 3];
+        let nodes = |ids: &[i32]| ids.iter().map(|&id| Victim::Node(id)).collect::<Vec<_>>();
+        assert!(at_once(FaultActionKind::Kill, &nodes(&[1, 2, 3]), &voters));
+        assert!(at_once(FaultActionKind::Stop, &nodes(&[2, 3]), &voters));
+        assert!(!at_once(FaultActionKind::Kill, &nodes(&[2]), &voters));
+        assert!(!at_once(FaultActionKind::Pause, &nodes(&[1, 3]), &[1001, 1002, 1003]));
+        assert!(at_once(FaultActionKind::PowerLoss, &nodes(&[1]), &voters));
+    }
+}

@@ -5,6 +5,7 @@
 use crate::error::{Error, Result};
 use futures::StreamExt;
 use std::collections::HashMap;
+use std::time::{SystemTime, UNIX_EPOCH};
 use testcontainers::bollard::{
     self,
     exec::{CreateExecOptions, StartExecResults},
@@ -163,36 +164,74 @@ pub async fn log_tail(docker: &Docker, container: &str, lines: usize) -> String 
     text
 }
 
-/// Follow a container's stdout until `line` appears. Err: the container ended (the stream
+/// Follow a container's stdout until `line` appears, written at `since` or later when given
+/// (a restarted container's log still holds its earlier incarnation's lines). `since` is the
+/// engine's own clock, as it reports `State.StartedAt`. Err: the container ended (the stream
 /// closed) or `timeout` passed first.
-pub async fn wait_for_log(docker: &Docker, container: &str, line: &str, timeout: std::time::Duration) -> std::result::Result<(), String> {
-    let options = LogsOptionsBuilder::new().stdout(true).stderr(false).follow(true).build();
-    let mut stream = docker.logs(container, Some(options));
+pub async fn wait_for_log(
+    docker: &Docker,
+    container: &str,
+    line: &str,
+    since: Option<SystemTime>,
+    timeout: std::time::Duration,
+) -> std::result::Result<(), String> {
+    let mut options = LogsOptionsBuilder::new().stdout(true).stderr(false).follow(true);
+    if let Some(since) = since {
+        let seconds = since.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        options = options.timestamps(true).since(seconds.min(i32::MAX as u64) as i32);
+    }
+    let mut stream = docker.logs(container, Some(options.build()));
     let scan = async {
-        // Only the tail is kept: the line may be split across two chunks.
-        let mut tail = String::new();
+        let mut partial = String::new();
         while let Some(chunk) = stream.next().await {
             match chunk {
                 Ok(chunk) => {
-                    tail.push_str(&chunk.to_string());
-                    if tail.contains(line) {
-                        return Ok(());
+                    partial.push_str(&chunk.to_string());
+                    while let Some(end) = partial.find('\n') {
+                        let complete: String = partial.drain(..=end).collect();
+                        if is_ready_line(&complete, line, since) {
+                            return Ok(());
+                        }
                     }
-                    if tail.len() > 4 * line.len() + 4096 {
-                        let cut = tail.len() - line.len();
-                        let cut = (cut..tail.len()).find(|i| tail.is_char_boundary(*i)).unwrap_or(tail.len());
-                        tail.drain(..cut);
+                    // A line with no end yet is kept whole, up to a bound no log line reaches.
+                    if partial.len() > 1 << 20 {
+                        partial.clear();
                     }
                 }
                 Err(e) => return Err(format!("cannot follow its log: {e}")),
             }
         }
-        Err(format!("it stopped before logging \"{line}\""))
+        match is_ready_line(&partial, line, since) {
+            true => Ok(()),
+            false => Err(format!("it stopped before logging \"{line}\"")),
+        }
     };
     match tokio::time::timeout(timeout, scan).await {
         Ok(result) => result,
         Err(_) => Err(format!("no \"{line}\" within {} s", timeout.as_secs())),
     }
+}
+
+/// Whether one log line (prefixed by the engine's RFC 3339 timestamp when `since` is given)
+/// holds `wanted`, written at `since` or later.
+fn is_ready_line(logged: &str, wanted: &str, since: Option<SystemTime>) -> bool {
+    let Some(since) = since else { return logged.contains(wanted) };
+    let Some((stamp, text)) = logged.split_once(' ') else { return false };
+    match humantime::parse_rfc3339_weak(stamp.trim_end_matches('Z')) {
+        Ok(at) => at >= since && text.contains(wanted),
+        Err(_) => false,
+    }
+}
+
+/// When the container's current incarnation started, by the engine's clock.
+pub async fn started_at(docker: &Docker, container: &str) -> Result<SystemTime> {
+    let info = docker
+        .inspect_container(container, None)
+        .await
+        .map_err(|e| Error::infra(format!("cannot inspect {container}: {e}")))?;
+    let stamp = info.state.and_then(|s| s.started_at).unwrap_or_default();
+    humantime::parse_rfc3339_weak(stamp.trim_end_matches('Z'))
+        .map_err(|e| Error::infra(format!("{container}: the engine's start time {stamp:?} is not RFC 3339: {e}")))
 }
 
 /// A free TCP port on 127.0.0.1, chosen by the kernel. The listener is closed before the port is
@@ -213,4 +252,20 @@ pub async fn image_command(docker: &Docker, image: &str) -> Result<Vec<String>> 
         return Err(Error::infra(format!("{image} has neither an entrypoint nor a command to run")));
     }
     Ok(command)
+}
+
+#[cfg(test)]
+mod log_tests {
+    use super::*;
+
+    #[test]
+    fn a_ready_line_counts_only_from_the_new_incarnation() {
+        let since = humantime::parse_rfc3339_weak("2026-12-03T14:00:10.500000000").unwrap();
+        let old = "2026-12-03T14:00:10.400000000Z [KafkaRaftServer nodeId=2] Kafka Server started\n";
+        let new = "2026-12-03T14:00:14.100000000Z [KafkaRaftServer nodeId=2] Kafka Server started\n";
+        assert!(!is_ready_line(old, "Kafka Server started", Some(since)));
+        assert!(is_ready_line(new, "Kafka Server started", Some(since)));
+        assert!(!is_ready_line("2026-12-03T14:00:14Z starting", "Kafka Server started", Some(since)));
+        assert!(is_ready_line("Kafka Server started", "Kafka Server started", None));
+    }
 }

@@ -24,6 +24,8 @@ const HOOK_TIMEOUT: Duration = Duration::from_secs(120);
 /// A broker that stops heartbeating is fenced after `broker.session.timeout.ms` (9 s by
 /// default); leave room for a longer setting and a slow controller.
 const LEAVE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Failed metadata probes in a row that make a broker silent (200 ms apart, each up to 3 s).
+const SILENT_PROBES: u32 = 3;
 /// Catching up after a restart can take a while with a full log.
 const REJOIN_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -142,22 +144,28 @@ impl ExternalCluster {
         Topology::connect(&self.running_bootstrap(), self.security.as_ref())
     }
 
-    /// Wait until node `id` has left the live set (broken) or is back and in every ISR (healed).
+    /// Wait until node `id` has left the live set or stopped answering (broken), or answers
+    /// again and is alive and in every ISR (healed).
     async fn observe(&self, ability: Ability, id: i32) -> Result<String> {
         let label = self.node_label(id);
         let topology = self.running_topology()?;
+        let address = self.addresses.get(&id).cloned().unwrap_or_default();
         if ability.breaks() {
             // Fenced, or silent: a fault that takes the controller quorum with it (both
             // followers of a three-node combined cluster paused) leaves no controller to fence
-            // the broker, but the broker itself stops answering.
-            let address = self.addresses.get(&id).cloned().unwrap_or_default();
+            // the broker, but the broker itself stops answering. One failed probe is not
+            // silence (a GC pause, a slow reply): it takes SILENT_PROBES in a row.
             let began = Instant::now();
+            let mut silent = 0;
             loop {
-                if topology.live_brokers().await.is_ok_and(|b| !b.contains(&id)) {
-                    return Ok(format!("{label} left the live set"));
-                }
-                if !answers(&address, self.security.as_ref()).await {
-                    return Ok(format!("{label} stopped answering at {address}"));
+                let fenced = topology.live_brokers().await.is_ok_and(|b| !b.contains(&id));
+                let answered = fenced || answers(&address, self.security.as_ref()).await;
+                match has_left(fenced, answered, &mut silent) {
+                    Some(Left::Fenced) => return Ok(format!("{label} left the live set")),
+                    Some(Left::Silent) => {
+                        return Ok(format!("{label} stopped answering at {address} ({silent} probes in a row)"))
+                    }
+                    None => {}
                 }
                 if began.elapsed() >= LEAVE_TIMEOUT {
                     return Err(Error::infra(format!(
@@ -168,15 +176,15 @@ impl ExternalCluster {
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
         }
-        wait_until(REJOIN_TIMEOUT, || async {
-            match topology.live_brokers().await {
-                Ok(live) if live.contains(&id) => topology.out_of_isr(id).await.map(|n| n == 0).unwrap_or(false),
-                _ => false,
-            }
-        })
-        .await
-        .map_err(|w| Error::infra(format!("{label} did not rejoin the ISR of its partitions within {} s of the {ability} hook", w.as_secs())))?;
-        Ok(format!("{label} is alive and in every ISR again"))
+        // The broker itself must answer: a killed broker stays listed alive and in the ISR
+        // until it is fenced, so the metadata alone cannot tell it from a restarted one.
+        let security = self.security.as_ref();
+        wait_until(REJOIN_TIMEOUT, || async { answers(&address, security).await && topology.rejoined(id).await })
+            .await
+            .map_err(|w| {
+                Error::infra(format!("{label} did not answer and rejoin the ISR of its partitions within {} s of the {ability} hook", w.as_secs()))
+            })?;
+        Ok(format!("{label} answers, is alive and in every ISR again"))
     }
 }
 
@@ -270,10 +278,44 @@ impl Cluster for ExternalCluster {
     }
 }
 
+/// How a broken broker was seen to leave.
+#[derive(Debug, PartialEq, Eq)]
+enum Left {
+    Fenced,
+    Silent,
+}
+
+/// After one probe of a broken broker: whether it has left, by being fenced or by failing
+/// SILENT_PROBES probes in a row (`silent` counts them; an answer starts it again).
+fn has_left(fenced: bool, answered: bool, silent: &mut u32) -> Option<Left> {
+    if fenced {
+        return Some(Left::Fenced);
+    }
+    *silent = if answered { 0 } else { *silent + 1 };
+    (*silent >= SILENT_PROBES).then_some(Left::Silent)
+}
+
 /// Whether the broker at `address` answers a metadata request of a client that knows only it.
 async fn answers(address: &str, security: Option<&Security>) -> bool {
     match Topology::connect(address, security) {
         Ok(alone) => alone.live_brokers().await.is_ok(),
         Err(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_failed_probe_is_not_silence() {
+        let mut silent = 0;
+        // A broker in a GC pause misses one probe, then answers: it never left.
+        assert_eq!(has_left(false, false, &mut silent), None);
+        assert_eq!(has_left(false, true, &mut silent), None);
+        assert_eq!(has_left(false, false, &mut silent), None);
+        assert_eq!(has_left(false, false, &mut silent), None);
+        assert_eq!(has_left(false, false, &mut silent), Some(Left::Silent));
+        assert_eq!(has_left(true, true, &mut 0), Some(Left::Fenced));
     }
 }

@@ -99,7 +99,10 @@ impl Cluster for FakeCluster {
         Ok(())
     }
 
-    async fn lag(&self, _: &str, _: &str) -> Result<u64> {
-        Ok(self.lag)
+    /// One partition of 100 records, `lag` of them not committed.
+    async fn group_lag(&self, _: &str, _: &str) -> Result<crate::workload::GroupLag> {
+        let committed = 100 - self.lag as i64;
+        let partition = crate::workload::PartitionLag { partition: 0, committed: Some(committed), low: 0, high: 100, lag: self.lag as i64 };
+        Ok(crate::workload::GroupLag { partitions: vec![partition], total: self.lag as i64 })
     }
 }

@@ -1,7 +1,7 @@
 //! Fault operations on one node, in opposite pairs: kill/restart, stop/restart, pause/resume,
 //! isolate/heal. Each returns only once its effect is observable, with the time that took.
 
-use super::{ContainerCluster, NodeState};
+use super::{ContainerCluster, NodeState, Observed};
 use crate::cluster::topology::wait_until;
 use crate::error::{Error, Result};
 use std::time::{Duration, Instant};
@@ -43,9 +43,11 @@ impl ContainerCluster {
         Ok(began.elapsed())
     }
 
-    /// Start a killed or stopped node again. Observable: it is listed alive and is back in the
-    /// ISR of every partition it replicates.
-    pub async fn restart(&self, id: i32) -> Result<Duration> {
+    /// Start a killed or stopped node again. Observable: the new incarnation logged its ready
+    /// line (a dead broker stays registered, alive and in the ISR until the controller fences
+    /// it, so the metadata alone cannot tell it from a restarted one), then it is listed alive
+    /// and is back in the ISR of every partition it replicates.
+    pub async fn restart(&self, id: i32) -> Result<Observed> {
         let node = self.node(id)?;
         let began = Instant::now();
         self.docker
@@ -53,8 +55,13 @@ impl ContainerCluster {
             .await
             .map_err(|e| self.op_error("restart", id, e))?;
         self.set_state(id, NodeState::Running);
-        self.wait_rejoined(id).await?;
-        Ok(began.elapsed())
+        let started = super::docker::started_at(&self.docker, &node.container).await?;
+        super::docker::wait_for_log(&self.docker, &node.container, super::READY_LINE, Some(started), REJOIN_TIMEOUT)
+            .await
+            .map_err(|e| Error::infra(format!("{} was started again but its new incarnation was not ready: {e}", node.label())))?;
+        let ready = began.elapsed();
+        self.wait_in_every_isr(id, "restarted").await?;
+        Ok(Observed { took: began.elapsed(), how: self.rejoin_how(id, Some(ready)) })
     }
 
     /// Freeze every process of the node: connections stay open, nothing answers. The cgroup
@@ -86,7 +93,9 @@ impl ContainerCluster {
         Ok(began.elapsed())
     }
 
-    pub async fn resume(&self, id: i32) -> Result<Duration> {
+    /// Thaw a paused node. Observable: it runs again, and a broker is listed alive and in the
+    /// ISR of every partition it replicates (a pause longer than the broker session fences it).
+    pub async fn resume(&self, id: i32) -> Result<Observed> {
         let node = self.node(id)?;
         let began = Instant::now();
         if self.state(id) == NodeState::SigStopped {
@@ -97,7 +106,8 @@ impl ContainerCluster {
             self.wait_container(id, "resume", |running, paused| running && !paused).await?;
         }
         self.set_state(id, NodeState::Running);
-        Ok(began.elapsed())
+        self.wait_in_every_isr(id, "resumed").await?;
+        Ok(Observed { took: began.elapsed(), how: self.rejoin_how(id, None) })
     }
 
     async fn signal(&self, id: i32, signal: &str) -> std::result::Result<(), testcontainers::bollard::errors::Error> {
@@ -139,8 +149,9 @@ impl ContainerCluster {
         Ok(began.elapsed())
     }
 
-    /// Reconnect an isolated node. Observable: attached again and listed alive by the cluster.
-    pub async fn heal(&self, id: i32) -> Result<Duration> {
+    /// Reconnect an isolated node. Observable: attached again, and a broker is listed alive and
+    /// in the ISR of every partition it replicates.
+    pub async fn heal(&self, id: i32) -> Result<Observed> {
         let node = self.node(id)?;
         let began = Instant::now();
         let request = NetworkConnectRequest {
@@ -156,32 +167,31 @@ impl ContainerCluster {
             .map_err(|e| self.op_error("heal", id, e))?;
         self.wait_attached(id, true).await?;
         self.set_state(id, NodeState::Running);
-        if node.is_broker() {
-            let topology = &self.topology;
-            wait_until(REJOIN_TIMEOUT, || async {
-                topology.live_brokers().await.map(|b| b.contains(&id)).unwrap_or(false)
-            })
-            .await
-            .map_err(|w| Error::infra(format!("{} was reconnected but not listed alive after {} s", node.label(), w.as_secs())))?;
-        }
-        Ok(began.elapsed())
+        self.wait_in_every_isr(id, "reconnected").await?;
+        Ok(Observed { took: began.elapsed(), how: self.rejoin_how(id, None) })
     }
 
-    /// Wait until a restarted broker is alive and in the ISR of every partition it replicates.
-    async fn wait_rejoined(&self, id: i32) -> Result<()> {
+    /// Wait until a broker that was `done` (restarted, resumed, reconnected) is alive and in the
+    /// ISR of every partition it replicates; a dedicated controller needs only to run.
+    async fn wait_in_every_isr(&self, id: i32, done: &str) -> Result<()> {
         let node = self.node(id)?;
         if !node.is_broker() {
-            return self.wait_container(id, "start", |running, _| running).await;
+            return self.wait_container(id, "start", |running, paused| running && !paused).await;
         }
-        let topology = &self.topology;
-        wait_until(REJOIN_TIMEOUT, || async {
-            match topology.live_brokers().await {
-                Ok(live) if live.contains(&id) => topology.out_of_isr(id).await.map(|n| n == 0).unwrap_or(false),
-                _ => false,
-            }
+        self.topology.wait_rejoined(id, REJOIN_TIMEOUT).await.map_err(|w| {
+            Error::infra(format!("{} was {done} but did not rejoin the ISR of its partitions within {} s", node.label(), w.as_secs()))
         })
-        .await
-        .map_err(|w| Error::infra(format!("{} did not rejoin the ISR of its partitions within {} s", node.label(), w.as_secs())))
+    }
+
+    /// How a heal was observed, for the history.
+    fn rejoin_how(&self, id: i32, ready: Option<Duration>) -> String {
+        let is_broker = self.node(id).is_ok_and(|n| n.is_broker());
+        match (ready, is_broker) {
+            (Some(ready), true) => format!("ready again after {} ms, then alive and in every ISR", ready.as_millis()),
+            (Some(ready), false) => format!("ready again after {} ms", ready.as_millis()),
+            (None, true) => "alive and in every ISR".into(),
+            (None, false) => String::new(),
+        }
     }
 
     /// Poll the container's state until `done(running, paused)` holds (10 s at most).

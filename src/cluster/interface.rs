@@ -45,6 +45,12 @@ pub trait Cluster: Send + Sync {
         crate::scenario::environment::External::DEFAULT_TOPIC_PREFIX
     }
 
+    /// The KRaft voters a step could take a majority of. A cluster that cannot tell (an
+    /// external one whose controllers the scenario does not name) gives its brokers.
+    fn voters(&self) -> Vec<i32> {
+        self.broker_ids()
+    }
+
     fn can(&self, ability: Ability) -> bool;
 
     /// Do `ability` to node `id`; returns once its effect is observed.
@@ -81,9 +87,9 @@ pub trait Cluster: Send + Sync {
         self.topology()?.delete_topic(name).await
     }
 
-    /// Records of `topic` the group has not committed yet, over every partition.
-    async fn lag(&self, group: &str, topic: &str) -> Result<u64> {
-        Ok(crate::workload::lag(&self.bootstrap_servers(), self.security(), group, topic, LAG_TIMEOUT).await?.total.max(0) as u64)
+    /// The group's committed offsets against the watermarks of every partition of `topic`.
+    async fn group_lag(&self, group: &str, topic: &str) -> Result<crate::workload::GroupLag> {
+        crate::workload::lag(&self.bootstrap_servers(), self.security(), group, topic, LAG_TIMEOUT).await
     }
 }
 

@@ -38,7 +38,7 @@ use crate::workload::security::{SaslCredentials, Security, SecurityProtocol};
 pub const DEFAULT_KAFKA_VERSION: &str = "4.4.0";
 
 /// The line the broker logs to stdout once it serves requests (3.9.x and 4.x alike).
-const READY_LINE: &str = "Kafka Server started";
+pub(crate) const READY_LINE: &str = "Kafka Server started";
 pub(crate) const INTERNAL_PORT: u16 = 19092;
 const CONTROLLER_PORT: u16 = 9093;
 const EXTERNAL_PORT: u16 = 9092;
@@ -203,7 +203,7 @@ impl ContainerCluster {
         }
         // Our own wait for the ready line, not testcontainers': while we hold the containers,
         // a broker that failed is still there to tell why (its stderr included).
-        let ready = join_all(nodes.iter().map(|node| docker::wait_for_log(docker, &node.container, READY_LINE, STARTUP_TIMEOUT))).await;
+        let ready = join_all(nodes.iter().map(|node| docker::wait_for_log(docker, &node.container, READY_LINE, None, STARTUP_TIMEOUT))).await;
         for (node, result) in nodes.iter().zip(ready) {
             if let Err(why) = result {
                 return Err(start_failure(docker, node, &why).await);
@@ -340,6 +340,10 @@ impl Cluster for ContainerCluster {
         self.brokers().map(|n| n.id).collect()
     }
 
+    fn voters(&self) -> Vec<i32> {
+        self.nodes.iter().filter(|n| n.role != NodeRole::Broker).map(|n| n.id).collect()
+    }
+
     fn can(&self, _: Ability) -> bool {
         true
     }
@@ -348,11 +352,11 @@ impl Cluster for ContainerCluster {
         let took = match ability {
             Ability::Kill => self.kill(id).await?,
             Ability::Stop => self.stop(id).await?,
-            Ability::Restart => self.restart(id).await?,
+            Ability::Restart => return self.restart(id).await,
             Ability::Pause => self.pause(id).await?,
-            Ability::Resume => self.resume(id).await?,
+            Ability::Resume => return self.resume(id).await,
             Ability::Isolate => self.isolate(id).await?,
-            Ability::Heal => self.heal(id).await?,
+            Ability::Heal => return self.heal(id).await,
             Ability::PowerLoss => return self.power_loss(id, true).await,
             Ability::PowerLossControl => return self.power_loss(id, false).await,
         };

@@ -142,6 +142,19 @@ impl Topology {
         .await
     }
 
+    /// Whether `broker` is listed alive and is in the ISR of every partition it replicates.
+    pub async fn rejoined(&self, broker: i32) -> bool {
+        match self.live_brokers().await {
+            Ok(live) if live.contains(&broker) => self.out_of_isr(broker).await.is_ok_and(|n| n == 0),
+            _ => false,
+        }
+    }
+
+    /// Wait until `rejoined(broker)` holds; Err(time waited) after `timeout`.
+    pub async fn wait_rejoined(&self, broker: i32, timeout: Duration) -> std::result::Result<(), Duration> {
+        wait_until(timeout, || self.rejoined(broker)).await
+    }
+
     pub async fn partition(&self, topic: &str, partition: i32) -> Result<PartitionState> {
         self.partitions(topic)
             .await?
