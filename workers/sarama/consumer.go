@@ -93,7 +93,7 @@ type consumerWorker struct {
 // gracefully.
 func runConsumer(cfg *Config, out *Out, stop <-chan struct{}, log func(string, ...any),
 	newGroup func() (sarama.ConsumerGroup, error)) error {
-	group := connect(stop, log, "consumer group", newGroup)
+	group, _ := connect(stop, time.Time{}, log, "consumer group", newGroup)
 	if group == nil {
 		var none uint64
 		out.stopped(&none)

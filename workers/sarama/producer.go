@@ -13,6 +13,7 @@ package main
 // by the end") for any seq still without an outcome, then `stopped`.
 
 import (
+	"fmt"
 	"sort"
 	"sync"
 	"time"
@@ -70,7 +71,13 @@ func runProducer(cfg *Config, sc *sarama.Config, out *Out, stop <-chan struct{},
 	if err != nil {
 		return invalid("%v", err)
 	}
-	p := connect(stop, log, "producer", newProducer)
+	// A producer that cannot create its client within its duration never sends: it gives up
+	// (and the cell is unknown for want of traffic) rather than hold the run.
+	connectBy := time.Now().Add(time.Duration(cfg.DurationMs) * time.Millisecond)
+	p, late := connect(stop, connectBy, log, "producer", newProducer)
+	if late {
+		return fmt.Errorf("could not create the producer within its duration of %d ms", cfg.DurationMs)
+	}
 	if p == nil {
 		out.stopped(nil) // stopped before the client existed: nothing was sent
 		return nil
@@ -239,7 +246,7 @@ func (w *producerWorker) errored(pe *sarama.ProducerError) {
 		w.log("an error report without a seq: %v", pe.Err)
 		return
 	}
-	outcome, why := classify(pe.Err)
+	outcome, why := classify(pe.Err, w.sc.Producer.Idempotent)
 	w.report(seq, outcomeLine{Outcome: outcome, Error: pe.Err.Error(), Why: why}, true)
 }
 
