@@ -185,6 +185,14 @@ pub struct ReadEvent {
     pub high: i64,
     pub reached: i64,
     pub records: u64,
+    /// Records handed back at an offset below one already read (an offset reset or a
+    /// truncation during the read); skipped, and the read is then no evidence.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub rewound: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Whether the consumer group caught up (committed the end of every partition) after the run.
@@ -323,7 +331,7 @@ fn is_false(b: &bool) -> bool {
 }
 
 /// The types the checker reads; every other type is context for people and is skipped.
-pub const CHECKED_KINDS: [&str; 9] = ["cell", "send", "processed", "log", "step", "fault", "read", "drain", "abort"];
+pub const CHECKED_KINDS: [&str; 10] = ["cell", "send", "processed", "log", "step", "fault", "read", "drain", "abort", "worker"];
 
 /// The one writer of a history file. Not `Sync` on purpose: the runner owns it and funnels every
 /// event through it, so the file's order is the order the runner saw.
@@ -409,7 +417,7 @@ mod tests {
     #[test]
     fn every_kind_round_trips_and_names_itself() {
         let events = [
-            Event::Read(ReadEvent { partition: 0, low: 0, high: 5, reached: 5, records: 5 }),
+            Event::Read(ReadEvent { partition: 0, low: 0, high: 5, reached: 5, records: 5, rewound: 0 }),
             Event::Drain(DrainEvent { time_ms: 1.0, caught_up: false, waited_ms: 3.0, detail: "3 behind".into() }),
             Event::Abort(AbortEvent { time_ms: 2.0, reason: "x".into() }),
             Event::note("hello"),

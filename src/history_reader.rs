@@ -36,7 +36,7 @@ pub enum Record {
     Processed(ProcessedEvent),
     Log(LogEvent),
     /// Every other event the checker reads (`history::CHECKED_KINDS`: cell, step, fault, read,
-    /// drain, abort), rare and boxed, with its place in the file.
+    /// drain, abort, worker), rare and boxed, with its place in the file.
     Context(Box<(Event, LinePosition)>),
 }
 

@@ -114,7 +114,9 @@ mod tests {
         let mut lines: Vec<String> = [
             CELL,
             r#"{"type":"send","time_ms":1.0,"producer":0,"seq":0,"outcome":"acked","partition":0,"offset":0}"#,
-            r#"{"type":"send","time_ms":2.0,"producer":0,"seq":1,"outcome":"acked","partition":0,"offset":1}"#,
+            r#"{"type":"worker","time_ms":0.0,"role":"producer","id":0,"state":"ready"}"#,
+            r#"{"type":"send","time_ms":15000.0,"producer":0,"seq":1,"outcome":"acked","partition":0,"offset":1}"#,
+            r#"{"type":"worker","time_ms":20000.0,"role":"producer","id":0,"state":"stopped"}"#,
             r#"{"type":"step","time_ms":5000.0,"step":0,"action":"kill","target":"leader:0","state":"fired","why":"at 5.0 s"}"#,
             r#"{"type":"fault","time_ms":5000.0,"action":"kill","target":"broker-1","phase":"start","step":0,"took_ms":20.0}"#,
             r#"{"type":"fault","time_ms":12000.0,"action":"kill","target":"broker-1","phase":"end","step":0,"took_ms":2000.0}"#,
@@ -180,10 +182,10 @@ mod tests {
 
     #[test]
     fn a_send_without_an_outcome_breaks_the_ledger() {
-        let a = analysis(|l| without(l, r#""type":"send","time_ms":1.0"#));
+        let a = analysis(|l| without(l, r#""type":"send","time_ms":1.0,"producer":0,"seq":0"#));
         let j = judge(&[rule(Count::Lost, 0, Some(0))], &a);
         assert_eq!(j.verdict, Verdict::Unknown);
-        assert!(j.notes[0].contains("the ledger of seqs has gaps"), "{:?}", j.notes);
+        assert!(j.notes.iter().any(|n| n.contains("the ledger of seqs has gaps")), "{:?}", j.notes);
     }
 
     #[test]
@@ -207,12 +209,35 @@ mod tests {
     #[test]
     fn a_minority_of_definite_outcomes_is_noted() {
         let a = analysis(|l| {
-            for line in l.iter_mut().filter(|l| l.contains(r#""type":"send""#)) {
-                *line = line.replace("acked", "unknown");
+            for seq in 2..5 {
+                l.push(format!(r#"{{"type":"send","time_ms":16000.0,"producer":0,"seq":{seq},"outcome":"unknown"}}"#));
             }
         });
         let j = judge(&[], &a);
         assert_eq!(j.verdict, Verdict::Pass);
-        assert!(j.notes[0].starts_with("only 0% of the messages sent have a definite outcome"), "{:?}", j.notes);
+        assert!(j.notes[0].starts_with("only 40% of the messages sent have a definite outcome"), "{:?}", j.notes);
+    }
+
+    #[test]
+    fn a_producer_whose_every_send_is_refused_gives_no_verdict() {
+        // Every message larger than the producer's limit: refused, 100% definite, none lost.
+        let a = analysis(|l| {
+            for line in l.iter_mut().filter(|l| l.contains(r#""type":"send""#)) {
+                *line = line.replace(r#""acked","partition":0"#, r#""failed","partition":0"#);
+            }
+            without(l, r#""type":"log""#);
+        });
+        assert_eq!((a.counts.acked, a.counts.failed, a.counts.lost), (0, 2, 0));
+        let j = judge(&[rule(Count::Lost, 0, Some(0))], &a);
+        assert_eq!(j.verdict, Verdict::Unknown);
+        assert_eq!(j.notes, ["no verdict: no write was acknowledged: nothing shows the cluster took the workload"]);
+    }
+
+    #[test]
+    fn a_producer_that_never_became_ready_gives_no_verdict() {
+        let a = analysis(|l| without(l, r#""state":"ready""#));
+        let j = judge(&[rule(Count::Lost, 0, Some(0))], &a);
+        assert_eq!(j.verdict, Verdict::Unknown);
+        assert!(j.notes[0].contains("producer 0 never reported ready"), "{:?}", j.notes);
     }
 }

@@ -28,20 +28,22 @@ impl Consumption {
 }
 
 /// Records processed two or more times (each such record counts once, however many times it
-/// was processed). `processed`: the offset of every processed event per partition, sorted;
-/// `log`: each partition's log records sorted by offset, to name the message of a record.
-pub(crate) fn redelivered(processed: &[(i32, Vec<i64>)], log: &[(i32, Vec<LogEntry>)]) -> (u64, Vec<Sample>) {
+/// was processed). A record is its (partition, offset) and its message: after an unclean
+/// election the same offset can hold another message, and processing both is no redelivery.
+/// `processed`: every processed event per partition, sorted by offset; `log`: each partition's
+/// log records sorted by offset, to name the message of a record.
+pub(crate) fn redelivered(processed: &[(i32, Vec<LogEntry>)], log: &[(i32, Vec<LogEntry>)]) -> (u64, Vec<Sample>) {
     let mut count = 0;
     let mut found = Vec::new();
-    for (partition, offsets) in processed {
-        let mut i = 0;
-        while i < offsets.len() {
-            let run = offsets[i..].iter().take_while(|&&o| o == offsets[i]).count();
-            if run >= 2 {
+    for (partition, entries) in processed {
+        for at_offset in entries.chunk_by(|a, b| a.offset == b.offset) {
+            let mut identities: Vec<(u32, u64)> = at_offset.iter().map(|e| (e.producer, e.seq)).collect();
+            identities.sort_unstable();
+            for same in identities.chunk_by(|a, b| a == b).filter(|same| same.len() >= 2) {
                 count += 1;
-                samples::keep(&mut found, || sample(*partition, offsets[i], run, log));
+                let offset = at_offset[0].offset;
+                samples::keep(&mut found, || sample(*partition, offset, same.len(), log));
             }
-            i += run;
         }
     }
     (count, found)
@@ -63,5 +65,23 @@ fn sample(partition: i32, offset: i64, times: usize, log: &[(i32, Vec<LogEntry>)
             format!("processed {times} times; not in the final log")
         }),
         ..Sample::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(offset: i64, producer: u32, seq: u64) -> LogEntry {
+        LogEntry { offset, seq, producer }
+    }
+
+    #[test]
+    fn one_offset_holding_two_messages_is_no_redelivery() {
+        // Offset 5 processed as (0, 5), then, after an unclean election rewrote it, as (0, 9).
+        let processed = vec![(0, vec![entry(4, 0, 4), entry(5, 0, 5), entry(5, 0, 9)])];
+        assert_eq!(redelivered(&processed, &[]).0, 0);
+        let processed = vec![(0, vec![entry(5, 0, 5), entry(5, 0, 9), entry(5, 0, 5)])];
+        assert_eq!(redelivered(&processed, &[]).0, 1);
     }
 }

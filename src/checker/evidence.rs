@@ -37,6 +37,44 @@ pub struct Evidence {
     pub outage: Outage,
     /// What ran that the plan did not intend.
     pub deviations: Vec<String>,
+    /// Whether the run exercised the cluster: the producers ran and writes were acknowledged.
+    #[serde(default)]
+    pub exercise: Exercise,
+    /// Consumers that did not stop in time after the drain and were killed: records they held
+    /// were never processed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub killed_at_stop: Vec<u32>,
+}
+
+/// The traffic behind a verdict: a claim "nothing acknowledged was lost" needs every planned
+/// producer to have run, and acknowledged writes before the first fault and after the last heal.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Exercise {
+    /// One per producer id the history mentions, ascending.
+    pub producers: Vec<ProducerRun>,
+    pub acked: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_ack_ms: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_ack_ms: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProducerRun {
+    pub producer: u32,
+    /// It reported `ready` (its client was created) at least once.
+    pub ready: bool,
+    /// Its last worker state: `stopped` when it ran to its end; `exited`, `killed`, or None.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended: Option<String>,
+}
+
+/// The acknowledgements of a history, for `Exercise`.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct AckSpan {
+    pub acked: u64,
+    pub first_ms: Option<f64>,
+    pub last_ms: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -124,6 +162,7 @@ impl Evidence {
             problems.push("the history does not say what the cell planned (no cell line); it may be from an older release".into());
         }
         problems.extend(self.steps.iter().filter_map(|s| s.problem.clone()));
+        problems.extend(self.exercise_problems());
         if let Some(problem) = &self.read.problem {
             problems.push(problem.clone());
         }
@@ -142,12 +181,68 @@ impl Evidence {
         problems
     }
 
+    /// Why the run is no evidence for lack of traffic: a planned producer never became ready or
+    /// did not run to its end, nothing was acknowledged, or nothing before the first fault or
+    /// after the last heal.
+    pub fn exercise_problems(&self) -> Vec<String> {
+        let Some(cell) = &self.cell else { return Vec::new() };
+        let mut problems = Vec::new();
+        for id in 0..cell.producers {
+            let run = self.exercise.producers.iter().find(|p| p.producer == id);
+            match run {
+                None | Some(ProducerRun { ready: false, .. }) => {
+                    problems.push(format!("producer {id} never reported ready: its client was not created"))
+                }
+                Some(ProducerRun { ended: Some(state), .. }) if state == "stopped" => {}
+                Some(ProducerRun { ended, .. }) => problems.push(format!(
+                    "producer {id} did not run to its end (its last state: {})",
+                    ended.as_deref().unwrap_or("no end recorded")
+                )),
+            }
+        }
+        if cell.producers == 0 {
+            return problems;
+        }
+        let e = &self.exercise;
+        let (Some(first), Some(last)) = (e.first_ack_ms, e.last_ack_ms) else {
+            problems.push("no write was acknowledged: nothing shows the cluster took the workload".into());
+            return problems;
+        };
+        let victims = || self.steps.iter().flat_map(|s| s.victims.iter());
+        if let Some(fault) = victims().filter_map(|v| v.applied_ms).reduce(f64::min) {
+            if first >= fault {
+                problems.push(format!(
+                    "no write was acknowledged before the first fault (at {}; the first ack at {})",
+                    seconds(fault),
+                    seconds(first)
+                ));
+            }
+        }
+        if let Some(heal) = victims().filter_map(|v| v.healed_ms).reduce(f64::max) {
+            if last <= heal {
+                problems.push(format!(
+                    "no write was acknowledged after the last heal (at {}; the last ack at {})",
+                    seconds(heal),
+                    seconds(last)
+                ));
+            }
+        }
+        problems
+    }
+
     /// Why the consumer-side counts (unconsumed, redelivered, processed_twice) cannot be
     /// judged: the group did not catch up, or no drain was recorded.
     pub fn consumer_problem(&self) -> Option<String> {
         let consumers = self.cell.as_ref().map_or(0, |c| c.consumers);
         if consumers == 0 {
             return None;
+        }
+        if !self.killed_at_stop.is_empty() {
+            let ids: Vec<String> = self.killed_at_stop.iter().map(|c| c.to_string()).collect();
+            return Some(format!(
+                "consumer(s) {} did not stop in time after the drain and were killed: records they still held would count as unconsumed",
+                ids.join(", ")
+            ));
         }
         match &self.drain {
             Some(d) if d.caught_up => None,
@@ -190,7 +285,7 @@ impl LedgerCounter {
 }
 
 /// Evidence from the context events of a history (in file order) and the producers' ledgers.
-pub(crate) fn gather(mut context: Vec<(Event, LinePosition)>, ledger: Ledger) -> Evidence {
+pub(crate) fn gather(mut context: Vec<(Event, LinePosition)>, ledger: Ledger, acks: AckSpan) -> Evidence {
     context.sort_by_key(|(_, position)| *position);
     let mut cell = None;
     let mut step_events: BTreeMap<u32, StepEvent> = BTreeMap::new();
@@ -198,8 +293,26 @@ pub(crate) fn gather(mut context: Vec<(Event, LinePosition)>, ledger: Ledger) ->
     let mut reads: BTreeMap<i32, ReadEvent> = BTreeMap::new();
     let mut drain = None;
     let mut aborted = None;
+    let mut producers: BTreeMap<u32, ProducerRun> = BTreeMap::new();
+    let mut killed_at_stop = Vec::new();
     for (event, _) in context {
         match event {
+            Event::Worker(w) if w.role == "consumer" && w.state == "killed" => {
+                if drain.as_ref().is_some_and(|d: &DrainEvent| w.time_ms >= d.time_ms) {
+                    killed_at_stop.push(w.id);
+                }
+            }
+            Event::Worker(w) if w.role == "producer" => {
+                let run = producers.entry(w.id).or_insert_with(|| ProducerRun { producer: w.id, ..ProducerRun::default() });
+                match w.state.as_str() {
+                    "ready" => {
+                        run.ready = true;
+                        run.ended = None;
+                    }
+                    "stopped" | "exited" | "killed" => run.ended = Some(w.state),
+                    _ => {}
+                }
+            }
             Event::Cell(c) => cell = Some(c),
             Event::Step(s) => {
                 step_events.insert(s.step, s);
@@ -216,7 +329,14 @@ pub(crate) fn gather(mut context: Vec<(Event, LinePosition)>, ledger: Ledger) ->
     let planned: Vec<FaultStep> = cell.as_ref().map(|c: &CellEvent| c.steps.clone()).unwrap_or_default();
     let steps = steps(&planned, &step_events, &faults);
     let read = read(cell.as_ref(), reads);
-    let mut evidence = Evidence { cell, steps, read, drain, ledger, aborted, ..Evidence::default() };
+    let exercise = Exercise {
+        producers: producers.into_values().collect(),
+        acked: acks.acked,
+        first_ack_ms: acks.first_ms,
+        last_ack_ms: acks.last_ms,
+    };
+    let mut evidence =
+        Evidence { cell, steps, read, drain, ledger, aborted, exercise, killed_at_stop, ..Evidence::default() };
     if let Some(cell) = evidence.cell.clone() {
         evidence.outage = outage(&cell, &evidence.steps);
         evidence.deviations = deviations(&cell, &evidence);
@@ -305,13 +425,31 @@ fn read(cell: Option<&CellEvent>, reads: BTreeMap<i32, ReadEvent>) -> ReadEviden
             }
         }
     }
-    let complete = unfinished.is_empty();
-    let problem = (!complete).then(|| {
-        format!(
+    // The harness's topic is fresh: a log that no longer starts at 0 lost records to retention,
+    // DeleteRecords or compaction, and the read cannot vouch for them.
+    let mut truncated: Vec<String> = partitions
+        .iter()
+        .filter(|r| r.low > 0)
+        .map(|r| format!("partition {} starts at offset {}", r.partition, r.low))
+        .collect();
+    truncated.extend(
+        partitions
+            .iter()
+            .filter(|r| r.rewound > 0)
+            .map(|r| format!("partition {}: {} records came again below offsets already read", r.partition, r.rewound)),
+    );
+    let complete = unfinished.is_empty() && truncated.is_empty();
+    let problem = match (unfinished.is_empty(), truncated.is_empty()) {
+        (true, true) => None,
+        (false, _) => Some(format!(
             "the final read did not reach the end of the log ({}): acked records it missed would count as lost",
             unfinished.join(", ")
-        )
-    });
+        )),
+        (true, false) => Some(format!(
+            "the log changed under the final read ({}: retention, DeleteRecords, compaction, an offset reset or a truncation): acked records it missed would count as lost",
+            truncated.join(", ")
+        )),
+    };
     ReadEvidence { partitions, complete, problem }
 }
 
@@ -538,7 +676,7 @@ mod tests {
         (0..partitions)
             .map(|p| {
                 let reached = if Some(p) == short { 5 } else { 10 };
-                Event::Read(ReadEvent { partition: p, low: 0, high: 10, reached, records: reached as u64 })
+                Event::Read(ReadEvent { partition: p, low: 0, high: 10, reached, records: reached as u64, rewound: 0 })
             })
             .collect()
     }
@@ -547,9 +685,102 @@ mod tests {
         vec![FaultStep::timed(10_000, FaultActionKind::Kill, FaultTarget::Leader(0), Some(5_000))]
     }
 
+    fn worker(role: &str, id: u32, state: &str, time_ms: f64) -> Event {
+        Event::Worker(crate::history::WorkerEvent { time_ms, role: role.into(), id, state: state.into() })
+    }
+
+    /// Acks from 1 s to 29 s, and the one producer ready at 0 s and stopped at 30 s.
+    fn exercised() -> AckSpan {
+        AckSpan { acked: 100, first_ms: Some(1_000.0), last_ms: Some(29_000.0) }
+    }
+
     fn gathered(events: Vec<Event>) -> Evidence {
+        gathered_with(events, exercised())
+    }
+
+    fn gathered_with(mut events: Vec<Event>, acks: AckSpan) -> Evidence {
+        events.push(worker("producer", 0, "ready", 0.0));
+        events.push(worker("producer", 0, "stopped", 30_000.0));
         let context = events.into_iter().enumerate().map(|(i, e)| at(e, i as u64)).collect();
-        gather(context, Ledger::default())
+        gather(context, Ledger::default(), acks)
+    }
+
+    fn healed_leader_kill() -> Vec<Event> {
+        let mut events = vec![
+            Event::Cell(cell(kill_leader())),
+            step(0, 10_000.0, StepState::Fired),
+            fault(0, "broker-2", 10_001.0, FaultPhase::Start),
+            fault(0, "broker-2", 16_000.0, FaultPhase::End),
+        ];
+        events.extend(reads(2, None));
+        events
+    }
+
+    #[test]
+    fn a_pass_needs_acked_writes_before_the_first_fault_and_after_the_last_heal() {
+        let none = AckSpan::default();
+        assert_eq!(
+            gathered_with(healed_leader_kill(), none).problems(),
+            ["no write was acknowledged: nothing shows the cluster took the workload"]
+        );
+        let late = AckSpan { acked: 10, first_ms: Some(12_000.0), last_ms: Some(29_000.0) };
+        assert_eq!(
+            gathered_with(healed_leader_kill(), late).problems(),
+            ["no write was acknowledged before the first fault (at 10.0 s; the first ack at 12.0 s)"]
+        );
+        let early = AckSpan { acked: 10, first_ms: Some(1_000.0), last_ms: Some(15_000.0) };
+        assert_eq!(
+            gathered_with(healed_leader_kill(), early).problems(),
+            ["no write was acknowledged after the last heal (at 16.0 s; the last ack at 15.0 s)"]
+        );
+        assert!(gathered(healed_leader_kill()).problems().is_empty());
+    }
+
+    #[test]
+    fn a_pass_needs_every_planned_producer_ready_and_run_to_its_end() {
+        let context = |extra: Vec<Event>| {
+            let mut events = healed_leader_kill();
+            events.extend(extra);
+            events.into_iter().enumerate().map(|(i, e)| at(e, i as u64)).collect::<Vec<_>>()
+        };
+        let never = gather(context(vec![]), Ledger::default(), exercised());
+        assert_eq!(never.problems(), ["producer 0 never reported ready: its client was not created"]);
+        let exited = context(vec![worker("producer", 0, "ready", 0.0), worker("producer", 0, "exited", 3_000.0)]);
+        assert_eq!(
+            gather(exited, Ledger::default(), exercised()).problems(),
+            ["producer 0 did not run to its end (its last state: exited)"]
+        );
+        // Killed by a step and restarted: its last life ran to the end.
+        let restarted = context(vec![
+            worker("producer", 0, "ready", 0.0),
+            worker("producer", 0, "killed", 3_000.0),
+            worker("producer", 0, "ready", 4_000.0),
+            worker("producer", 0, "stopped", 30_000.0),
+        ]);
+        assert!(gather(restarted, Ledger::default(), exercised()).problems().is_empty());
+    }
+
+    #[test]
+    fn a_log_deleted_from_its_start_or_read_twice_is_no_evidence() {
+        let mut events = vec![Event::Cell(cell(vec![]))];
+        events.push(Event::Read(ReadEvent { partition: 0, low: 4, high: 10, reached: 10, records: 6, rewound: 0 }));
+        events.push(Event::Read(ReadEvent { partition: 1, low: 0, high: 10, reached: 10, records: 10, rewound: 3 }));
+        let e = gathered(events);
+        assert!(!e.read.complete);
+        assert_eq!(
+            e.problems(),
+            ["the log changed under the final read (partition 0 starts at offset 4, partition 1: 3 records came again below offsets already read: retention, DeleteRecords, compaction, an offset reset or a truncation): acked records it missed would count as lost"]
+        );
+    }
+
+    #[test]
+    fn a_consumer_killed_at_the_final_stop_leaves_the_consumer_counts_unjudged() {
+        let mut events = healed_leader_kill();
+        events.push(Event::Drain(DrainEvent { time_ms: 40_000.0, caught_up: true, waited_ms: 10.0, detail: "0 records behind".into() }));
+        events.push(worker("consumer", 0, "killed", 61_000.0));
+        let e = gathered(events);
+        assert!(e.problems().is_empty());
+        assert!(e.consumer_problem().unwrap().starts_with("consumer(s) 0 did not stop in time after the drain"));
     }
 
     #[test]
@@ -615,7 +846,9 @@ mod tests {
         };
         let mut events = vec![at(Event::Cell(cell(vec![])), 0)];
         events.extend(reads(2, None).into_iter().map(|e| at(e, 1)));
-        let e = gather(events, ledger);
+        events.push(at(worker("producer", 0, "ready", 0.0), 2));
+        events.push(at(worker("producer", 0, "stopped", 30_000.0), 3));
+        let e = gather(events, ledger, exercised());
         assert_eq!(
             e.problems(),
             ["1 message(s) were sent without a recorded outcome (first: producer 0 seq 4): the ledger of seqs has gaps"]
@@ -641,7 +874,7 @@ mod tests {
             fault(1, "broker-2", 46_000.0, FaultPhase::End),
         ];
         events.extend(reads(2, None));
-        let e = gathered(events);
+        let e = gathered_with(events, AckSpan { acked: 100, first_ms: Some(1_000.0), last_ms: Some(50_000.0) });
         assert_eq!(e.outage.max_brokers_down, 2);
         assert_eq!(e.outage.planned_max_brokers_down, 1);
         assert_eq!(e.outage.quorum_lost, [(15_000.0, Some(45_000.0))]);

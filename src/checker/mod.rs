@@ -114,7 +114,7 @@ fn conclude(tally: Tally, stats: ReadStats) -> Analysis {
 
     let log = log.into_sorted(|e| e.offset);
     let ordering = ordering::check(&log);
-    let (redelivered, redelivered_samples) = consumption::redelivered(&processed.into_sorted(|&o| o), &log);
+    let (redelivered, redelivered_samples) = consumption::redelivered(&processed.into_sorted(|e| e.offset), &log);
 
     let counts = Counts {
         sent: send_events,
@@ -154,9 +154,14 @@ fn conclude(tally: Tally, stats: ReadStats) -> Analysis {
         warnings
             .push(format!("{} events more than ten days into the run are left out of the timeline", timeline.beyond));
     }
-    let evidence = evidence::gather(context, ledger.finish());
     // Tenths of a millisecond, as histories stamp them: sorted exactly.
     let acks: Vec<(i32, Vec<f32>)> = acks.into_sorted(|t| (*t as f64 * 10.0).round() as i64);
+    let span = evidence::AckSpan {
+        acked: counts.acked,
+        first_ms: acks.iter().filter_map(|(_, times)| times.first()).map(|&t| t as f64).reduce(f64::min),
+        last_ms: acks.iter().filter_map(|(_, times)| times.last()).map(|&t| t as f64).reduce(f64::max),
+    };
+    let evidence = evidence::gather(context, ledger.finish(), span);
     let availability = availability::measure(&acks, &faults);
     Analysis {
         format: ANALYSIS_FORMAT,

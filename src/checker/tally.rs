@@ -26,9 +26,9 @@ pub(crate) struct LogEntry {
 pub(crate) struct Tally {
     pub messages: MessageTable,
     pub log: PartitionRecords<LogEntry>,
-    /// The offset of every processed event, per partition: a record processed twice shows up as
-    /// an offset listed twice once sorted (8 bytes per event, no map).
-    pub processed: PartitionRecords<i64>,
+    /// Every processed event's offset and message, per partition: a record processed twice
+    /// shows up listed twice once sorted (16 bytes per event, no map).
+    pub processed: PartitionRecords<LogEntry>,
     pub timeline: TimelineCounter,
     /// Every event of the kinds that carry evidence (cell, step, fault, read, drain, abort),
     /// with its place in the file.
@@ -72,7 +72,7 @@ impl Tally {
             Record::Processed(p) => {
                 self.processed_events += 1;
                 self.messages.record_processed(p.producer, p.seq);
-                self.processed.push(p.partition, p.offset);
+                self.processed.push(p.partition, LogEntry { offset: p.offset, seq: p.seq, producer: p.producer });
                 self.timeline.add(Series::Processed, p.time_ms);
             }
             Record::Log(l) => {

@@ -89,6 +89,18 @@ pub fn render(scenario: &Scenario, plan: &Plan) -> String {
             format_duration(w.duration)
         ),
     );
+    if plan.cells.iter().any(|c| !c.faults.is_empty()) {
+        line(
+            o,
+            "",
+            &format!(
+                "and on while the steps heal, until {} after the last heal (at most {} past {})",
+                format_duration(crate::runner::HEAL_TAIL),
+                format_duration(crate::runner::RUN_EXTENSION),
+                format_duration(w.duration)
+            ),
+        );
+    }
     if let Some(launch) = &w.launch {
         line(o, "", &format!("workers start through: {launch}"));
     }

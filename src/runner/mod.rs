@@ -27,6 +27,12 @@ use tokio::sync::{watch, Mutex};
 /// How long consumers may take to join the group before the producers start.
 const JOIN_TIMEOUT: Duration = Duration::from_secs(60);
 const CONSUMER_STOP_TIMEOUT: Duration = Duration::from_secs(20);
+/// Beyond a producer's delivery timeout, for its last reports and its exit.
+const PRODUCER_STOP_MARGIN: Duration = Duration::from_secs(30);
+/// How long past the planned duration a run may go on while its steps heal.
+pub const RUN_EXTENSION: Duration = Duration::from_secs(600);
+/// Writes after the last heal: the producers go on this long once every step has healed.
+pub const HEAL_TAIL: Duration = Duration::from_secs(5);
 
 /// What a phase change looks like to a progress display.
 pub type PhaseReporter = Arc<dyn Fn(&str) + Send + Sync>;
@@ -152,21 +158,27 @@ async fn drive(
         config.rate = per_producer_rate;
         config.payload_bytes = workload.payload_bytes as usize;
         config.routing = workload.key_routing;
-        config.duration_ms = workload.duration.as_millis() as u64;
+        // The runner stops the producers (see below); their own end is only a backstop.
+        config.duration_ms = (workload.duration + RUN_EXTENSION + HEAL_TAIL + PRODUCER_STOP_MARGIN).as_millis() as u64;
         config.acks = cell.acks.clone();
         config.idempotence = cell.idempotence;
         config.properties = cell.producer.clone();
         config.security = cluster.security().cloned();
         configs.push(config);
     }
-    // The clock of the fault schedule and of the history starts with the producers.
-    let clock = Instant::now();
-    history.start(clock);
     for config in configs {
         let producer = WorkerProcess::spawn(config, cell.client, launcher.clone(), events.clone())?;
         progress.push(producer.producer());
         producers.lock().await.push(producer);
     }
+    // The clock of the fault schedule and of the history starts once every producer is ready
+    // (its client created; each sends for its duration from then): a step at 5 s meets 5 s of
+    // traffic from all of them, whatever a JVM's start took.
+    for producer in producers.lock().await.iter_mut() {
+        producer.wait_ready(JOIN_TIMEOUT).await?;
+    }
+    let clock = Instant::now();
+    history.start(clock);
     let (end, ended) = watch::channel(false);
     let targets = Targets {
         cluster: cluster.clone(),
@@ -176,25 +188,48 @@ async fn drive(
         progress,
         partitions,
     };
-    let schedule = Schedule { steps: cell.faults.clone(), targets: Arc::new(targets), events: events.clone(), clock, ended };
+    let schedule = Schedule {
+        steps: cell.faults.clone(),
+        targets: Arc::new(targets),
+        events: events.clone(),
+        clock,
+        duration: workload.duration,
+        ended,
+    };
     let schedule = tokio::spawn(schedule.run());
 
+    // The producers send for the planned duration, and on while the steps heal, plus a tail
+    // after the last heal (a claim about what survives a fault needs writes on both sides of
+    // it): a rolling restart longer than the workload runs to its end. Bounded by
+    // RUN_EXTENSION; no step fires after the planned duration unless it is already waiting.
     tokio::time::sleep_until((clock + workload.duration).into()).await;
-    // The producers stop sending now and flush what is in flight, up to their delivery timeout;
-    // meanwhile no step fires any more and heals left for the end happen, so messages stuck
-    // behind a fault get the chance to resolve.
-    phase("healing and flushing");
-    end.send_replace(true);
-    let flushed = async {
-        // Without holding the producers' lock while waiting: a heal may need it (a paused
-        // producer is resumed by its heal).
-        while producers.lock().await.iter().any(|p| p.is_alive()) {
-            tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut schedule = schedule;
+    // Without steps the schedule has already ended.
+    if !cell.faults.is_empty() {
+        phase("healing");
+        let bound = clock + workload.duration + RUN_EXTENSION;
+        let scheduled = match tokio::time::timeout_at(bound.into(), &mut schedule).await {
+            Ok(scheduled) => scheduled,
+            Err(_) => {
+                note(events, &format!("the steps had not all healed {} s after the planned duration; ending the run", RUN_EXTENSION.as_secs()));
+                end.send_replace(true);
+                (&mut schedule).await
+            }
+        };
+        if let Err(e) = scheduled {
+            return Err(Error::infra(format!("the fault schedule failed (a bug): {e}")));
         }
-    };
-    let (_, scheduled) = tokio::join!(flushed, schedule);
-    if let Err(e) = scheduled {
-        return Err(Error::infra(format!("the fault schedule failed (a bug): {e}")));
+        tokio::time::sleep(HEAL_TAIL).await;
+    }
+    end.send_replace(true);
+    // The producers stop sending now and flush what is in flight, up to their delivery timeout
+    // (SIGTERM; SIGKILL after it, so a producer that hangs cannot hold the run).
+    phase("flushing");
+    let flush_bound = workload::delivery_timeout(&cell.producer) + PRODUCER_STOP_MARGIN;
+    {
+        let mut producers = producers.lock().await;
+        let stopped = futures::future::join_all(producers.iter_mut().map(|p| p.stop(flush_bound))).await;
+        stopped.into_iter().collect::<Result<Vec<()>>>()?;
     }
     // Anything a step left broken (a heal that failed) is healed here; the cluster is then
     // checked before another cell may use it.
@@ -223,7 +258,7 @@ async fn drive(
     if workload.consumers > 0 {
         phase("draining");
         let began = Instant::now();
-        let drained = drain(cluster.as_ref(), &group, &topic, workload.drain_timeout).await;
+        let drained = drain(cluster.as_ref(), &consumers, &group, &topic, workload.drain_timeout).await;
         let (caught_up, detail) = match drained {
             Ok(()) => (true, "0 records behind".to_string()),
             Err(lag) => (false, lag),
@@ -325,17 +360,43 @@ impl History {
     }
 }
 
-/// Wait until the group's committed offsets reach the end of every partition.
-async fn drain(cluster: &dyn Cluster, group: &str, topic: &str, timeout: Duration) -> std::result::Result<(), String> {
+/// Wait until the group's committed offsets reach the end of every partition and so does its
+/// processing: in `auto` and `before-process` modes commits run ahead of processing, and
+/// records still buffered when the consumers stop would count as unconsumed.
+async fn drain(
+    cluster: &dyn Cluster,
+    consumers: &Shared<WorkerProcess>,
+    group: &str,
+    topic: &str,
+    timeout: Duration,
+) -> std::result::Result<(), String> {
     let deadline = Instant::now() + timeout;
     let mut last = String::from("no answer");
     while Instant::now() < deadline {
-        match cluster.lag(group, topic).await {
-            Ok(0) => return Ok(()),
-            Ok(behind) => last = format!("{behind} records behind"),
+        match cluster.group_lag(group, topic).await {
+            Ok(lag) => {
+                let states: Vec<_> = consumers.lock().await.iter().map(|c| c.state()).collect();
+                let ends: Vec<(i64, i64)> = lag.partitions.iter().map(|p| (p.low, p.high)).collect();
+                let processed: Vec<Option<i64>> = lag
+                    .partitions
+                    .iter()
+                    .map(|p| states.iter().filter_map(|s| s.processed_to(p.partition)).max())
+                    .collect();
+                let unprocessed = unprocessed(&ends, &processed);
+                if lag.total <= 0 && unprocessed == 0 {
+                    return Ok(());
+                }
+                last = format!("{} records behind in commits, {unprocessed} not processed", lag.total.max(0));
+            }
             Err(e) => last = e.to_string(),
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     Err(last)
+}
+
+/// Records between what processing reached and the end of each partition: `ends` are (low,
+/// high) watermarks, `processed` one past the highest offset processed (None: nothing).
+fn unprocessed(ends: &[(i64, i64)], processed: &[Option<i64>]) -> i64 {
+    ends.iter().zip(processed).map(|(&(low, high), to)| (high - to.unwrap_or(low)).max(0)).sum()
 }

@@ -66,8 +66,11 @@ pub struct Schedule {
     pub events: EventSender,
     /// Time 0 of the history and of the steps' times.
     pub clock: Instant,
-    /// Turns true when the producers have stopped sending: no step fires after that, and heals
-    /// left for the end of the run happen.
+    /// The workload's planned duration: heals left for the end of the run happen once it is
+    /// over and every step has fired or failed to.
+    pub duration: Duration,
+    /// Turns true when the run's time is up (the bound of its extension): no step fires after
+    /// that, and heals left for the end happen at once.
     pub ended: watch::Receiver<bool>,
 }
 
@@ -77,6 +80,8 @@ impl Schedule {
         let n = self.steps.len();
         let fates: Vec<watch::Sender<Fate>> = (0..n).map(|_| watch::channel(Fate::Pending).0).collect();
         let healed: Vec<watch::Sender<bool>> = (0..n).map(|_| watch::channel(false).0).collect();
+        // Heals left for the end wait for the planned duration and for the last step's fate.
+        let (all_fired, end_of_steps) = watch::channel(false);
         let mut heals = Vec::new();
         // Acks per partition when the previous step took effect: "acked N since".
         let mut baseline: Vec<u64> = vec![0; self.targets.partitions as usize];
@@ -116,12 +121,15 @@ impl Schedule {
                 applied: Instant::now(),
                 next: fates.get(i + 1).map(|f| f.subscribe()),
                 ended: self.ended.clone(),
+                end_of_steps: end_of_steps.clone(),
+                run_over: self.clock + self.duration,
                 targets: self.targets.clone(),
                 events: self.events.clone(),
                 healed: healed[i].clone(),
             };
             heals.push(tokio::spawn(heal.run()));
         }
+        all_fired.send_replace(true);
         for heal in heals {
             let _ = heal.await;
         }
@@ -179,10 +187,10 @@ impl Schedule {
                 self.thaw(frozen).await;
             }
         }
-        // A power cut hits every victim at once (a rack losing power); other faults one after
-        // the other, stopping at the first that fails.
+        // A power cut or a voter majority is hit at once; other faults one after the other,
+        // stopping at the first that fails.
         let apply = |victim: Victim| async move { (victim, Instant::now(), self.apply(step.action, victim).await) };
-        let outcomes = match step.action.needs_forgetful_disk() {
+        let outcomes = match faults::at_once(step.action, &victims, &self.targets.cluster.voters()) {
             true => futures::future::join_all(victims.into_iter().map(apply)).await,
             false => {
                 let mut outcomes = Vec::new();
@@ -392,6 +400,10 @@ struct Heal {
     /// The next step's fate, for `heal_after_next`.
     next: Option<watch::Receiver<Fate>>,
     ended: watch::Receiver<bool>,
+    /// True once every step has fired or failed to.
+    end_of_steps: watch::Receiver<bool>,
+    /// When the planned duration is over.
+    run_over: Instant,
     targets: Arc<Targets>,
     events: EventSender,
     healed: watch::Sender<bool>,
@@ -410,12 +422,20 @@ impl Heal {
                 }
             }
             _ => {
-                let _ = self.ended.wait_for(|e| *e).await;
+                let mut ended = self.ended.clone();
+                let end_of_run = async {
+                    tokio::time::sleep_until(self.run_over.into()).await;
+                    let _ = self.end_of_steps.wait_for(|e| *e).await;
+                };
+                tokio::select! {
+                    _ = end_of_run => {}
+                    _ = ended.wait_for(|e| *e) => {}
+                }
             }
         }
-        // Brokers that lost power together come back together: one alone may wait forever for
-        // a controller quorum the others are part of. Other heals go one after the other.
-        if self.step.action.needs_forgetful_disk() {
+        // Victims hit at once come back at once: one alone may wait forever for a controller
+        // quorum the others are part of. Other heals go one after the other.
+        if faults::at_once(self.step.action, &self.victims, &self.targets.cluster.voters()) {
             futures::future::join_all(self.victims.iter().map(|&victim| self.heal_and_record(victim))).await;
         } else {
             for &victim in &self.victims {

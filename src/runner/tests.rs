@@ -19,7 +19,7 @@ async fn schedule(cluster: Arc<FakeCluster>, steps: Vec<FaultStep>) -> Vec<Event
         progress: Vec::new(),
         partitions: 1,
     };
-    let run = Schedule { steps, targets: Arc::new(targets), events, clock: Instant::now(), ended };
+    let run = Schedule { steps, targets: Arc::new(targets), events, clock: Instant::now(), duration: Duration::from_millis(200), ended };
     let task = tokio::spawn(run.run());
     // The end of the run comes after the steps had their time: heals left for the end happen.
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -102,10 +102,13 @@ async fn a_heal_that_works_leaves_nothing_in_force() {
 async fn a_group_that_never_catches_up_ends_the_drain_at_its_timeout() {
     let behind = FakeCluster::behind(5);
     let began = Instant::now();
-    let drained = drain(&behind, "g", "kc-test", Duration::from_millis(300)).await;
-    assert_eq!(drained, Err("5 records behind".to_string()));
+    let nobody: Shared<WorkerProcess> = Arc::new(Mutex::new(Vec::new()));
+    let drained = drain(&behind, &nobody, "g", "kc-test", Duration::from_millis(300)).await;
+    assert_eq!(drained, Err("5 records behind in commits, 100 not processed".to_string()));
     assert!(began.elapsed() >= Duration::from_millis(300));
-    assert_eq!(drain(&FakeCluster::default(), "g", "kc-test", Duration::from_millis(300)).await, Ok(()));
+    // Committed to the end, but nothing processed: not drained.
+    let drained = drain(&FakeCluster::default(), &nobody, "g", "kc-test", Duration::from_millis(300)).await;
+    assert_eq!(drained, Err("0 records behind in commits, 100 not processed".to_string()));
 }
 
 #[tokio::test]
@@ -126,4 +129,12 @@ async fn a_power_cut_of_all_brokers_hits_each_and_one_failure_does_not_hide_the_
     let events = schedule(cluster.clone(), steps).await;
     let phases: Vec<(String, FaultPhase)> = faults_of(&events).into_iter().map(|(t, p, _)| (t, p)).collect();
     assert_eq!(phases, [("broker-1".to_string(), FaultPhase::Failed), ("broker-3".to_string(), FaultPhase::Failed)]);
+}
+
+#[test]
+fn processing_that_has_not_reached_the_end_is_not_drained() {
+    // Committed to the end in `auto` mode, but 30 records of partition 1 still buffered.
+    assert_eq!(unprocessed(&[(0, 100), (0, 80)], &[Some(100), Some(50)]), 30);
+    assert_eq!(unprocessed(&[(0, 100), (0, 0)], &[Some(100), None]), 0);
+    assert_eq!(unprocessed(&[(0, 10)], &[None]), 10);
 }

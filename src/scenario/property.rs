@@ -265,6 +265,10 @@ pub fn check_value(layer: Layer, name: &str, value: &str) -> Result<(), String> 
             "unclean.leader.election.enable" => parse_bool(value)
                 .map(|_| ())
                 .ok_or_else(|| format!("{name} must be true or false; found \"{value}\"")),
+            // Compaction removes records the final read must find, and hides duplicates.
+            "cleanup.policy" | "log.cleanup.policy" if value.split(',').any(|p| p.trim() == "compact") => Err(format!(
+                "{name} = \"{value}\" compacts the harness's topic: compaction removes acknowledged records the final read must find and hides duplicates; use \"delete\""
+            )),
             _ => Ok(()),
         },
         Layer::Harness => Ok(()),
@@ -434,6 +438,9 @@ mod tests {
         assert!(check_value(Layer::Consumer, "isolation.level", "read_committed").is_ok());
         assert!(check_value(Layer::Consumer, "auto.offset.reset", "newest").is_err());
         assert!(check_value(Layer::Topic, "min.insync.replicas", "0").is_err());
+        assert!(check_value(Layer::Topic, "cleanup.policy", "compact,delete").unwrap_err().contains("compaction"));
+        assert!(check_value(Layer::Broker, "log.cleanup.policy", "compact").is_err());
+        assert!(check_value(Layer::Topic, "cleanup.policy", "delete").is_ok());
     }
 
     #[test]

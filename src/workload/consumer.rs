@@ -185,9 +185,12 @@ impl Shared {
     /// result here; asynchronous ones when `serve_async_commits` finds it.
     fn commit_pending(&self, consumer: &BaseConsumer<WorkerContext>, sync: bool, partitions: Option<&[i32]>) {
         let offsets: Vec<(i32, i64)> = {
+            let assigned = self.assigned.lock().unwrap();
             let mut p = self.pending.lock().unwrap();
             let taken: Vec<(i32, i64)> = match partitions {
-                None => std::mem::take(&mut p.offsets).into_iter().collect(),
+                // Only partitions still held: after a revoke, records of a partition processed
+                // late would otherwise commit an offset behind its new owner's.
+                None => only_held(std::mem::take(&mut p.offsets), &assigned),
                 Some(only) => {
                     let keys: Vec<i32> = p.offsets.keys().copied().filter(|k| only.contains(k)).collect();
                     keys.into_iter().filter_map(|k| p.offsets.remove(&k).map(|o| (k, o))).collect()
@@ -293,6 +296,11 @@ impl Shared {
 
 /// Reports rebalances and asynchronous commit results; commits pending offsets of revoked
 /// partitions (manual modes) before they go.
+/// The pending offsets of partitions in `assigned`; the others are dropped.
+fn only_held(offsets: std::collections::BTreeMap<i32, i64>, assigned: &std::collections::BTreeSet<i32>) -> Vec<(i32, i64)> {
+    offsets.into_iter().filter(|(p, _)| assigned.contains(p)).collect()
+}
+
 pub struct WorkerContext {
     shared: Arc<Shared>,
 }
@@ -303,12 +311,13 @@ impl ConsumerContext for WorkerContext {
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Revoke(tpl) = rebalance {
             let partitions = partitions_of(tpl);
-            // No longer held: a failed commit of these is not tried again by this worker (the
-            // next owner processes them again instead).
-            self.shared.assigned.lock().unwrap().retain(|p| !partitions.contains(p));
+            // Committed while still held; then no longer held: a failed commit of these is not
+            // tried again by this worker (the next owner processes them again instead).
             if self.shared.config.commit.is_manual() {
                 self.shared.commit_pending(consumer, true, Some(&partitions));
             }
+            self.shared.assigned.lock().unwrap().retain(|p| !partitions.contains(p));
+            self.shared.pending.lock().unwrap().offsets.retain(|p, _| !partitions.contains(p));
             self.shared.emit(WorkerLine::Rebalance { kind: "revoke".into(), partitions });
         }
     }
@@ -466,6 +475,13 @@ pub fn run_worker(config: ConsumerConfig, sink: Arc<dyn LineSink>, stop: Arc<Ato
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn offsets_of_partitions_no_longer_held_are_not_committed() {
+        let pending = BTreeMap::from([(0, 120), (1, 80), (2, 40)]);
+        let assigned = std::collections::BTreeSet::from([0, 2]);
+        assert_eq!(only_held(pending, &assigned), vec![(0, 120), (2, 40)]);
+    }
 
     #[test]
     fn lines_have_a_stable_shape() {

@@ -28,6 +28,9 @@ pub struct ConsumerState {
     pub joined: bool,
     pub assigned: BTreeSet<i32>,
     progress: BTreeMap<i32, Progress>,
+    /// One past the highest offset processed per partition, whoever held it: kept across
+    /// revokes, for "processing reached the end of the log".
+    processed_to: BTreeMap<i32, i64>,
 }
 
 impl ConsumerState {
@@ -49,9 +52,16 @@ impl ConsumerState {
     }
 
     pub fn processed(&mut self, partition: i32, offset: i64) {
+        let to = self.processed_to.entry(partition).or_insert(offset + 1);
+        *to = (*to).max(offset + 1);
         let p = self.progress.entry(partition).or_default();
         p.first_processed.get_or_insert(offset);
         p.next_to_process = Some(p.next_to_process.map_or(offset + 1, |n| n.max(offset + 1)));
+    }
+
+    /// One past the highest offset of `partition` this worker processed, if any.
+    pub fn processed_to(&self, partition: i32) -> Option<i64> {
+        self.processed_to.get(&partition).copied()
     }
 
     pub fn committing(&mut self, partition: i32, offset: i64) {

@@ -52,6 +52,8 @@ pub struct PartitionRead {
     /// The next offset the reader would have read: `high` when the partition was read fully.
     pub reached: i64,
     pub records: u64,
+    /// Records handed back below `reached` (an offset reset, a truncation): skipped.
+    pub rewound: u64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -73,7 +75,14 @@ pub struct LogSummary {
 impl PartitionRead {
     /// The history's record of this partition's read.
     pub fn event(&self) -> ReadEvent {
-        ReadEvent { partition: self.partition, low: self.low, high: self.high, reached: self.reached, records: self.records }
+        ReadEvent {
+            partition: self.partition,
+            low: self.low,
+            high: self.high,
+            reached: self.reached,
+            records: self.records,
+            rewound: self.rewound,
+        }
     }
 }
 
@@ -165,7 +174,7 @@ fn read_log_blocking(config: &LogReaderConfig, events: &EventSender) -> Result<L
                     "cannot read the watermarks of {topic} partition {partition}: {e}; is its leader up?"
                 ))
             })?;
-        reads.push(PartitionRead { partition, low, high, reached: low, records: 0 });
+        reads.push(PartitionRead { partition, low, high, reached: low, records: 0, rewound: 0 });
     }
     let mut assignment = TopicPartitionList::new();
     for read in reads.iter().filter(|r| r.high > r.low) {
@@ -199,7 +208,13 @@ fn read_log_blocking(config: &LogReaderConfig, events: &EventSender) -> Result<L
                     read.reached = read.reached.max(read.high);
                     continue;
                 }
-                read.reached = read.reached.max(msg.offset() + 1);
+                // Below what was read already: the reader was sent back (an offset reset to
+                // the earliest, a truncation). Reading it again would count it twice.
+                if msg.offset() < read.reached {
+                    read.rewound += 1;
+                    continue;
+                }
+                read.reached = msg.offset() + 1;
                 read.records += 1;
                 summary.records += 1;
                 match record::decode(&config.run_id, msg.payload()) {

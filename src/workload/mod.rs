@@ -32,8 +32,8 @@ pub use consumer::ConsumerConfig;
 pub use protocol::{Line as WorkerLine, Role, WorkerConfig};
 pub use worker_process::{ProducerTracker, WorkerLauncher, WorkerProcess};
 pub use consumer_state::ConsumerState;
-pub use log_reader::{lag, read_log, GroupLag, LogReaderConfig, LogSummary};
-pub use producer::{ProducerConfig, ProducerHandle, ProducerProgress, NO_REPORT_AT_END, NO_REPORT_EXITED, NO_REPORT_KILLED};
+pub use log_reader::{lag, read_log, GroupLag, LogReaderConfig, LogSummary, PartitionLag};
+pub use producer::{delivery_timeout, ProducerConfig, ProducerHandle, ProducerProgress, NO_REPORT_AT_END, NO_REPORT_EXITED, NO_REPORT_KILLED};
 
 /// An event without its final time: its time is 0.0 until the runner stamps it.
 #[derive(Debug, Clone, PartialEq)]

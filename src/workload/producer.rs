@@ -136,6 +136,17 @@ pub struct ProducerConfig {
     pub properties: BTreeMap<String, String>,
 }
 
+/// A producer's delivery timeout as its `properties` set it, or librdkafka's default (longer
+/// than kafka-clients' and than sarama's bound on its own attempts).
+pub fn delivery_timeout(properties: &BTreeMap<String, String>) -> Duration {
+    ["delivery.timeout.ms", "message.timeout.ms"]
+        .iter()
+        .find_map(|k| properties.get(*k).and_then(|v| v.parse::<u64>().ok()))
+        .filter(|ms| *ms > 0)
+        .map(Duration::from_millis)
+        .unwrap_or(CLIENT_DEFAULT_DELIVERY_TIMEOUT)
+}
+
 impl ProducerConfig {
     pub fn new(id: u32, run_id: &str, bootstrap_servers: &str, topic: &str, partitions: i32) -> ProducerConfig {
         ProducerConfig {
@@ -163,12 +174,7 @@ impl ProducerConfig {
 
     /// The client's own delivery timeout, as set in `properties` or librdkafka's default.
     pub fn delivery_timeout(&self) -> Duration {
-        ["delivery.timeout.ms", "message.timeout.ms"]
-            .iter()
-            .find_map(|k| self.properties.get(*k).and_then(|v| v.parse::<u64>().ok()))
-            .filter(|ms| *ms > 0)
-            .map(Duration::from_millis)
-            .unwrap_or(CLIENT_DEFAULT_DELIVERY_TIMEOUT)
+        delivery_timeout(&self.properties)
     }
 
     fn effective_flush_timeout(&self) -> Duration {

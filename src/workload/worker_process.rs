@@ -360,7 +360,11 @@ impl WorkerProcess {
 
     /// Wait until the worker has subscribed.
     pub async fn wait_ready(&mut self, timeout: Duration) -> Result<()> {
-        self.wait_phase(timeout, "subscribed", |p| p.ready).await
+        let what = match self.config.role {
+            Role::Producer => "reported ready",
+            _ => "subscribed",
+        };
+        self.wait_phase(timeout, what, |p| p.ready).await
     }
 
     /// Wait until the worker is part of the group: it got an assignment, even an empty one (a
