@@ -74,6 +74,43 @@ async fn controller_stop_and_cleanup_on_error_and_panic() {
     assert_eq!(labelled_networks(Some(&run_id)), 0, "network left after a panic");
 }
 
+/// A SIGKILLed broker stays registered and in the ISR until the controller fences it, so a
+/// metadata poll cannot tell it from a restarted one: the restart is observed only once the new
+/// incarnation logged its ready line and is back in every ISR, so it takes at least as long as
+/// the JVM took to start (by the broker's own log).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_is_observed_only_once_the_new_incarnation_is_in_every_isr() {
+    require_docker();
+    let outcome = with_cluster(&ClusterSpec::new(3), |cluster| async move {
+        let topology = &cluster.topology;
+        topology.create_topic("restart", 3, 3, &Default::default()).await?;
+        let leader = topology.partition("restart", 0).await?.leader.expect("a leader");
+        cluster.kill(leader).await?;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        // Still listed: the controller has not fenced it yet (9 s by default).
+        let listed = topology.live_brokers().await?.contains(&leader);
+        let observed = cluster.restart(leader).await?;
+        assert!(topology.rejoined(leader).await, "broker-{leader} not alive and in every ISR when the restart returned");
+        let node = cluster.nodes.iter().find(|n| n.id == leader).unwrap();
+        let started = docker::started_at(&cluster.docker, &node.container).await?;
+        let ready = docker::logged_at(&cluster.docker, &node.container, "Kafka Server started", started)
+            .await
+            .expect("the new incarnation's ready line");
+        let jvm = ready.duration_since(started).unwrap();
+        println!(
+            "broker-{leader}: listed alive 3 s after SIGKILL: {listed}; JVM start to ready {} ms; restart observed after {} ms ({})",
+            jvm.as_millis(),
+            observed.took.as_millis(),
+            observed.how
+        );
+        assert!(jvm > Duration::from_millis(500), "a broker JVM does not start in {jvm:?}");
+        assert!(observed.took >= jvm, "the restart was observed after {:?}, before the JVM was ready ({jvm:?})", observed.took);
+        Ok(())
+    })
+    .await;
+    outcome.expect("the restart is observed");
+}
+
 /// Start `cluster up`, wait for its bootstrap line, and return the child and the run id.
 fn cluster_up(extra: &[&str]) -> (std::process::Child, String) {
     let mut child = Command::new(BIN)

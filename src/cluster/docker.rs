@@ -166,15 +166,15 @@ pub async fn log_tail(docker: &Docker, container: &str, lines: usize) -> String 
 
 /// Follow a container's stdout until `line` appears, written at `since` or later when given
 /// (a restarted container's log still holds its earlier incarnation's lines). `since` is the
-/// engine's own clock, as it reports `State.StartedAt`. Err: the container ended (the stream
-/// closed) or `timeout` passed first.
+/// engine's own clock, as it reports `State.StartedAt`. Ok(the line as logged, without the
+/// engine's timestamp); Err: the container ended (the stream closed) or `timeout` passed first.
 pub async fn wait_for_log(
     docker: &Docker,
     container: &str,
     line: &str,
     since: Option<SystemTime>,
     timeout: std::time::Duration,
-) -> std::result::Result<(), String> {
+) -> std::result::Result<String, String> {
     let mut options = LogsOptionsBuilder::new().stdout(true).stderr(false).follow(true);
     if let Some(since) = since {
         let seconds = since.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
@@ -190,7 +190,7 @@ pub async fn wait_for_log(
                     while let Some(end) = partial.find('\n') {
                         let complete: String = partial.drain(..=end).collect();
                         if is_ready_line(&complete, line, since) {
-                            return Ok(());
+                            return Ok(logged_text(&complete, since));
                         }
                     }
                     // A line with no end yet is kept whole, up to a bound no log line reaches.
@@ -202,7 +202,7 @@ pub async fn wait_for_log(
             }
         }
         match is_ready_line(&partial, line, since) {
-            true => Ok(()),
+            true => Ok(logged_text(&partial, since)),
             false => Err(format!("it stopped before logging \"{line}\"")),
         }
     };
@@ -210,6 +210,31 @@ pub async fn wait_for_log(
         Ok(result) => result,
         Err(_) => Err(format!("no \"{line}\" within {} s", timeout.as_secs())),
     }
+}
+
+/// A logged line without the engine's timestamp (present when `since` was given).
+fn logged_text(logged: &str, since: Option<SystemTime>) -> String {
+    let text = match since {
+        Some(_) => logged.split_once(' ').map_or(logged, |(_, text)| text),
+        None => logged,
+    };
+    text.trim().to_string()
+}
+
+/// When the container first logged `wanted` at `since` or later (the engine's clock), if it did.
+pub async fn logged_at(docker: &Docker, container: &str, wanted: &str, since: SystemTime) -> Option<SystemTime> {
+    let seconds = since.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let options =
+        LogsOptionsBuilder::new().stdout(true).stderr(false).timestamps(true).since(seconds.min(i32::MAX as u64) as i32).build();
+    let mut stream = docker.logs(container, Some(options));
+    let mut text = String::new();
+    while let Some(Ok(chunk)) = stream.next().await {
+        text.push_str(&chunk.to_string());
+    }
+    text.lines().filter(|l| is_ready_line(l, wanted, Some(since))).find_map(|l| {
+        let stamp = l.split_once(' ')?.0;
+        humantime::parse_rfc3339_weak(stamp.trim_end_matches('Z')).ok()
+    })
 }
 
 /// Whether one log line (prefixed by the engine's RFC 3339 timestamp when `since` is given)

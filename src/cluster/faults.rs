@@ -56,12 +56,13 @@ impl ContainerCluster {
             .map_err(|e| self.op_error("restart", id, e))?;
         self.set_state(id, NodeState::Running);
         let started = super::docker::started_at(&self.docker, &node.container).await?;
-        super::docker::wait_for_log(&self.docker, &node.container, super::READY_LINE, Some(started), REJOIN_TIMEOUT)
+        let logged = super::docker::wait_for_log(&self.docker, &node.container, super::READY_LINE, Some(started), REJOIN_TIMEOUT)
             .await
             .map_err(|e| Error::infra(format!("{} was started again but its new incarnation was not ready: {e}", node.label())))?;
         let ready = began.elapsed();
         self.wait_in_every_isr(id, "restarted").await?;
-        Ok(Observed { took: began.elapsed(), how: self.rejoin_how(id, Some(ready)) })
+        let how = format!("{} (its log: {logged})", self.rejoin_how(id, Some(ready)));
+        Ok(Observed { took: began.elapsed(), how })
     }
 
     /// Freeze every process of the node: connections stay open, nothing answers. The cgroup
