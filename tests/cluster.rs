@@ -4,6 +4,7 @@
 mod common;
 
 use common::{labelled_containers, labelled_networks, require_docker, BIN};
+use kafka_chaos::cluster::topology::wait_until;
 use kafka_chaos::cluster::{docker, with_cluster, ClusterSpec};
 use kafka_chaos::error::Error;
 use std::io::{BufRead, BufReader};
@@ -105,6 +106,19 @@ async fn a_restart_is_observed_only_once_the_new_incarnation_is_in_every_isr() {
         );
         assert!(jvm > Duration::from_millis(500), "a broker JVM does not start in {jvm:?}");
         assert!(observed.took >= jvm, "the restart was observed after {:?}, before the JVM was ready ({jvm:?})", observed.took);
+
+        // A pause longer than the broker session (9 s) gets the broker fenced and out of the
+        // ISR; the resume is observed only once it is back in every ISR.
+        let follower = topology.partition("restart", 0).await?.followers()[0];
+        cluster.pause(follower).await?;
+        let fenced = wait_until(Duration::from_secs(30), || async {
+            topology.live_brokers().await.is_ok_and(|live| !live.contains(&follower))
+        })
+        .await;
+        assert!(fenced.is_ok(), "broker-{follower} was never fenced while paused");
+        let resumed = cluster.resume(follower).await?;
+        assert!(topology.rejoined(follower).await, "broker-{follower} not alive and in every ISR when the resume returned");
+        println!("broker-{follower}: fenced while paused; resume observed after {} ms ({})", resumed.took.as_millis(), resumed.how);
         Ok(())
     })
     .await;

@@ -196,7 +196,11 @@ async fn drive(
         duration: workload.duration,
         ended,
     };
-    let schedule = tokio::spawn(schedule.run());
+    // Ok(when the last heal was done).
+    let schedule = tokio::spawn(async move {
+        schedule.run().await;
+        Instant::now()
+    });
 
     // The producers send for the planned duration, and on while the steps heal, plus a tail
     // after the last heal (a claim about what survives a fault needs writes on both sides of
@@ -216,10 +220,8 @@ async fn drive(
                 (&mut schedule).await
             }
         };
-        if let Err(e) = scheduled {
-            return Err(Error::infra(format!("the fault schedule failed (a bug): {e}")));
-        }
-        tokio::time::sleep(HEAL_TAIL).await;
+        let healed = scheduled.map_err(|e| Error::infra(format!("the fault schedule failed (a bug): {e}")))?;
+        tokio::time::sleep_until((healed + HEAL_TAIL).into()).await;
     }
     end.send_replace(true);
     // The producers stop sending now and flush what is in flight, up to their delivery timeout

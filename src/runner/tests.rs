@@ -138,3 +138,39 @@ fn processing_that_has_not_reached_the_end_is_not_drained() {
     assert_eq!(unprocessed(&[(0, 100), (0, 0)], &[Some(100), None]), 0);
     assert_eq!(unprocessed(&[(0, 10)], &[None]), 10);
 }
+
+#[tokio::test]
+async fn a_rolling_restart_longer_than_the_workload_runs_to_its_end() {
+    // Each broker stopped in turn, the next once the previous one is back; the workload's
+    // planned duration (10 ms) is over long before. Nothing ends the run: every step fires.
+    let cluster = Arc::new(FakeCluster::default());
+    let step = |broker: u32, after_heal: bool| FaultStep {
+        after_heal,
+        within_ms: 5_000,
+        ..FaultStep::timed(0, FaultActionKind::Stop, FaultTarget::Broker(broker), Some(100))
+    };
+    let (events, mut received) = tokio::sync::mpsc::unbounded_channel::<TimedEvent>();
+    let (_end, ended) = watch::channel(false);
+    let targets = Targets {
+        cluster: cluster.clone(),
+        topic: "kc-test".into(),
+        consumers: Arc::new(Mutex::new(Vec::new())),
+        producers: Arc::new(Mutex::new(Vec::new())),
+        progress: Vec::new(),
+        partitions: 1,
+    };
+    let steps = vec![step(1, false), step(2, true), step(3, true)];
+    let run = Schedule { steps, targets: Arc::new(targets), events, clock: Instant::now(), duration: Duration::from_millis(10), ended };
+    tokio::time::timeout(Duration::from_secs(10), run.run()).await.expect("the schedule ends by itself");
+    let mut fired = Vec::new();
+    while let Ok(timed) = received.try_recv() {
+        if let Event::Fault(f) = timed.event {
+            fired.push((f.target, f.phase));
+        }
+    }
+    let expected: Vec<(String, FaultPhase)> = (1..=3)
+        .flat_map(|b| [(format!("broker-{b}"), FaultPhase::Start), (format!("broker-{b}"), FaultPhase::End)])
+        .collect();
+    assert_eq!(fired, expected);
+    assert!(cluster.faulted().is_empty());
+}
