@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 const LATE_FIRE_MS: f64 = 5_000.0;
 /// An effect observed this long after the fault was applied came late.
 const SLOW_EFFECT_MS: f64 = 10_000.0;
-/// A heal done this long after it was due came late.
+/// A heal begun this long after it was due came late.
 const LATE_HEAL_MS: f64 = 20_000.0;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -595,15 +595,18 @@ fn deviations(cell: &CellEvent, evidence: &Evidence) -> Vec<String> {
             if let Some(took) = v.observed_after_ms.filter(|t| *t > SLOW_EFFECT_MS) {
                 out.push(format!("{label}: {} {} took {} to be observed", seen.action, v.target, seconds(took)));
             }
+            // Late is a heal that began late; one that takes long (a broker's JVM, its catching
+            // up) is the fault lasting longer, which the fault window shows.
             if let Some(healed) = v.healed_ms {
-                if due.is_finite() && healed - due > LATE_HEAL_MS {
+                let began = healed - v.heal_took_ms.unwrap_or(0.0);
+                if due.is_finite() && began - due > LATE_HEAL_MS {
                     let verb = plan.action.heal_verb();
-                    let took = v.heal_took_ms.map(|t| format!(" (it took {})", seconds(t))).unwrap_or_default();
                     out.push(format!(
-                        "{label}: the {verb} of {} was done at {}, {} after it was due{took}",
+                        "{label}: the {verb} of {} began at {}, {} after it was due (done at {})",
                         v.target,
-                        seconds(healed),
-                        seconds(healed - due)
+                        seconds(began),
+                        seconds(began - due),
+                        seconds(healed)
                     ));
                 }
             }
@@ -882,8 +885,8 @@ mod tests {
         assert_eq!(
             e.deviations,
             [
-                "step 1 (stop broker:1): the restart of broker-1 was done at 45.0 s, 36.0 s after it was due (it took 0.1 s)",
-                "step 2 (stop broker:2): the restart of broker-2 was done at 46.0 s, 27.0 s after it was due (it took 0.1 s)",
+                "step 1 (stop broker:1): the restart of broker-1 began at 44.9 s, 35.9 s after it was due (done at 45.0 s)",
+                "step 2 (stop broker:2): the restart of broker-2 began at 45.9 s, 26.9 s after it was due (done at 46.0 s)",
                 "2 brokers were down at once; the schedule implies at most 1",
                 "the controller quorum was lost from 15.0 s to 45.0 s, which the schedule does not imply",
             ]
