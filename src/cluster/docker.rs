@@ -177,8 +177,7 @@ pub async fn wait_for_log(
 ) -> std::result::Result<String, String> {
     let mut options = LogsOptionsBuilder::new().stdout(true).stderr(false).follow(true);
     if let Some(since) = since {
-        let seconds = since.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-        options = options.timestamps(true).since(seconds.min(i32::MAX as u64) as i32);
+        options = options.timestamps(true).since(whole_seconds(since));
     }
     let mut stream = docker.logs(container, Some(options.build()));
     let scan = async {
@@ -223,18 +222,24 @@ fn logged_text(logged: &str, since: Option<SystemTime>) -> String {
 
 /// When the container first logged `wanted` at `since` or later (the engine's clock), if it did.
 pub async fn logged_at(docker: &Docker, container: &str, wanted: &str, since: SystemTime) -> Option<SystemTime> {
-    let seconds = since.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    let options =
-        LogsOptionsBuilder::new().stdout(true).stderr(false).timestamps(true).since(seconds.min(i32::MAX as u64) as i32).build();
+    let options = LogsOptionsBuilder::new().stdout(true).stderr(false).timestamps(true).since(whole_seconds(since)).build();
     let mut stream = docker.logs(container, Some(options));
     let mut text = String::new();
     while let Some(Ok(chunk)) = stream.next().await {
         text.push_str(&chunk.to_string());
     }
-    text.lines().filter(|l| is_ready_line(l, wanted, Some(since))).find_map(|l| {
-        let stamp = l.split_once(' ')?.0;
-        humantime::parse_rfc3339_weak(stamp.trim_end_matches('Z')).ok()
-    })
+    text.lines().filter(|l| is_ready_line(l, wanted, Some(since))).find_map(|l| engine_time(l.split_once(' ')?.0))
+}
+
+/// `since` for the engine's log query: whole seconds since the epoch.
+fn whole_seconds(since: SystemTime) -> i32 {
+    let seconds = since.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    seconds.min(i32::MAX as u64) as i32
+}
+
+/// The engine's RFC 3339 time (`2026-12-03T14:00:10.5Z`).
+fn engine_time(stamp: &str) -> Option<SystemTime> {
+    humantime::parse_rfc3339_weak(stamp.trim_end_matches('Z')).ok()
 }
 
 /// Whether one log line (prefixed by the engine's RFC 3339 timestamp when `since` is given)
@@ -242,10 +247,7 @@ pub async fn logged_at(docker: &Docker, container: &str, wanted: &str, since: Sy
 fn is_ready_line(logged: &str, wanted: &str, since: Option<SystemTime>) -> bool {
     let Some(since) = since else { return logged.contains(wanted) };
     let Some((stamp, text)) = logged.split_once(' ') else { return false };
-    match humantime::parse_rfc3339_weak(stamp.trim_end_matches('Z')) {
-        Ok(at) => at >= since && text.contains(wanted),
-        Err(_) => false,
-    }
+    engine_time(stamp).is_some_and(|at| at >= since && text.contains(wanted))
 }
 
 /// When the container's current incarnation started, by the engine's clock.
@@ -255,8 +257,7 @@ pub async fn started_at(docker: &Docker, container: &str) -> Result<SystemTime> 
         .await
         .map_err(|e| Error::infra(format!("cannot inspect {container}: {e}")))?;
     let stamp = info.state.and_then(|s| s.started_at).unwrap_or_default();
-    humantime::parse_rfc3339_weak(stamp.trim_end_matches('Z'))
-        .map_err(|e| Error::infra(format!("{container}: the engine's start time {stamp:?} is not RFC 3339: {e}")))
+    engine_time(&stamp).ok_or_else(|| Error::infra(format!("{container}: the engine's start time {stamp:?} is not RFC 3339")))
 }
 
 /// A free TCP port on 127.0.0.1, chosen by the kernel. The listener is closed before the port is
