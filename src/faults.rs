@@ -84,7 +84,7 @@ pub async fn heal_node(cluster: &dyn Cluster, action: FaultActionKind, id: i32) 
 /// crash is one event, not three.
 pub fn at_once(action: FaultActionKind, victims: &[Victim], voters: &[i32]) -> bool {
     let hit = voters.iter().filter(|v| victims.contains(&Victim::Node(**v))).count();
-    action.needs_forgetful_disk() || (victims.len() > 1 && !voters.is_empty() && hit > voters.len() / 2)
+    action.row().together || (victims.len() > 1 && !voters.is_empty() && hit > voters.len() / 2)
 }
 
 #[cfg(test)]

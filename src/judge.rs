@@ -15,7 +15,7 @@
 use crate::checker::Analysis;
 use crate::plan::Cell;
 use crate::scenario::{evaluate, Count, ExpectationResult, Rule};
-use crate::summary::{counts_map, CellSummary, Verdict};
+use crate::summary::{CellSummary, Verdict};
 use std::collections::BTreeSet;
 
 /// Below this share of definite outcomes, a verdict says it rests on a minority of messages.
@@ -56,7 +56,7 @@ pub fn judge(rules: &[Rule], analysis: &Analysis) -> Judgement {
             counts.unknown
         ));
     }
-    let expectations = evaluate(rules, &counts_map(counts), &unjudged);
+    let expectations = evaluate(rules, counts, &unjudged);
     let verdict = if expectations.iter().any(ExpectationResult::violated) {
         Verdict::Fail
     } else if !problems.is_empty() || expectations.iter().any(|e| !e.judged) {

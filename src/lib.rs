@@ -9,6 +9,7 @@ pub mod exit_codes;
 pub mod history;
 pub mod smoke;
 pub mod workload;
+pub mod model;
 pub mod scenario;
 pub mod plan;
 pub mod report;

@@ -648,4 +648,20 @@ commit = ["manual-sync"]
             (Duration::from_secs(20 + 22 + 5) + TOPIC_SETUP) * 8 + CLUSTER_START
         );
     }
+
+    #[test]
+    fn each_client_gets_its_own_table_and_the_common_keys() {
+        let text = "name = \"x\"\n[producer]\n\"linger.ms\" = 50\nacks = \"all\"\n[producer.sarama]\n\"Producer.Retry.Max\" = 3\n[producer.rdkafka]\n\"batch.size\" = 1000\n[consumer.java]\n\"max.poll.records\" = 100\n[matrix]\nclient = [\"rdkafka\", \"sarama\", \"java\"]\ncommit = [\"manual-sync\"]\n";
+        let plan = Plan::new(&scenario(text), 1);
+        let by_client = |c: ClientKind| plan.cells.iter().find(|cell| cell.client == c).unwrap();
+        let rdkafka = by_client(ClientKind::Rdkafka);
+        assert_eq!(rdkafka.producer.get("linger.ms").map(String::as_str), Some("50"));
+        assert_eq!(rdkafka.producer.get("batch.size").map(String::as_str), Some("1000"));
+        let sarama = by_client(ClientKind::Sarama);
+        assert_eq!(sarama.producer, BTreeMap::from([("Producer.Retry.Max".to_string(), "3".to_string())]));
+        assert_eq!(sarama.acks.as_deref(), Some("all"), "the common key reaches every client");
+        let java = by_client(ClientKind::Java);
+        assert!(java.producer.is_empty());
+        assert_eq!(java.consumer.get("max.poll.records").map(String::as_str), Some("100"));
+    }
 }

@@ -92,16 +92,3 @@ impl Summary {
     }
 }
 
-/// The names of the counts, in the order reports show them.
-pub const COUNT_NAMES: [&str; 13] = [
-    "sent", "acked", "failed", "unknown", "in_log", "lost", "duplicated", "reordered", "unexpected",
-    "recovered", "unconsumed", "redelivered", "processed_twice",
-];
-
-pub fn counts_map(counts: &Counts) -> BTreeMap<String, u64> {
-    let value = serde_json::to_value(counts).expect("counts serialize");
-    value
-        .as_object()
-        .map(|o| o.iter().filter_map(|(k, v)| v.as_u64().map(|n| (k.clone(), n))).collect())
-        .unwrap_or_default()
-}

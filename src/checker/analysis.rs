@@ -47,7 +47,7 @@ pub struct Availability {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FaultRecovery {
-    pub action: String,
+    pub action: crate::model::FaultActionKind,
     pub target: String,
     pub step: Option<u32>,
     pub start_ms: Option<f64>,
@@ -57,47 +57,7 @@ pub struct FaultRecovery {
     pub silent_partition: Option<i32>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Counts {
-    /// Messages with a send event.
-    pub sent: u64,
-    /// Messages by send outcome.
-    pub acked: u64,
-    pub failed: u64,
-    pub unknown: u64,
-    /// Messages with at least one record in the final log.
-    pub in_log: u64,
-    /// Acked messages with no record in the log.
-    pub lost: u64,
-    /// Messages with two or more records in the log.
-    pub duplicated: u64,
-    /// Log records that, within one partition, come after a record of the same producer with a
-    /// strictly higher seq.
-    pub reordered: u64,
-    /// Messages in the log whose send failed, or that were never sent.
-    pub unexpected: u64,
-    /// Messages whose outcome was unknown and that are in the log.
-    pub recovered: u64,
-    /// Messages in the log with no processed event.
-    pub unconsumed: u64,
-    /// Records (partition, offset) processed two or more times; a record processed three times
-    /// counts once.
-    pub redelivered: u64,
-    /// Messages processed two or more times, for any reason (redelivery or duplicates in the log).
-    pub processed_twice: u64,
-}
-
-impl Counts {
-    /// The share of messages sent whose outcome is definite (acked or failed), 0 to 1; 1 when
-    /// nothing was sent.
-    pub fn definite_share(&self) -> f64 {
-        if self.sent == 0 {
-            1.0
-        } else {
-            (self.acked + self.failed) as f64 / self.sent as f64
-        }
-    }
-}
+pub use crate::model::Counts;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InputStats {
@@ -125,7 +85,7 @@ pub struct Latency {
 /// start with no end lasted to the end of the run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FaultWindow {
-    pub action: String,
+    pub action: crate::model::FaultActionKind,
     pub target: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<String>,
@@ -153,7 +113,7 @@ pub struct FaultContext {
     pub relation: Relation,
     /// Index into `Analysis::faults`.
     pub fault: Option<usize>,
-    pub action: Option<String>,
+    pub action: Option<crate::model::FaultActionKind>,
     pub target: Option<String>,
     pub start_ms: Option<f64>,
     pub end_ms: Option<f64>,

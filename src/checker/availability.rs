@@ -55,7 +55,7 @@ mod tests {
     use super::*;
 
     fn window(start: f64, end: f64) -> FaultWindow {
-        FaultWindow { action: "kill".into(), target: "broker-1".into(), spec: None, step: Some(0), start_ms: Some(start), end_ms: Some(end) }
+        FaultWindow { action: crate::model::FaultActionKind::Kill, target: "broker-1".into(), spec: None, step: Some(0), start_ms: Some(start), end_ms: Some(end) }
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::history::{
     CellEvent, DrainEvent, Event, FaultEvent, FaultPhase, ReadEvent, StepEvent, StepState,
 };
 use crate::history_reader::LinePosition;
-use crate::scenario::{FaultStep, FaultTarget, FaultTargetKind};
+use crate::model::{FaultStep, FaultTarget, FaultTargetKind};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -80,7 +80,7 @@ pub(crate) struct AckSpan {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StepEvidence {
     pub step: u32,
-    pub action: String,
+    pub action: crate::model::FaultActionKind,
     /// The target as written.
     pub target: String,
     /// When the plan said it fires: `at 10 s, then once ...`.
@@ -367,7 +367,7 @@ fn steps(planned: &[FaultStep], fired: &BTreeMap<u32, StepEvent>, faults: &[Faul
                     FaultPhase::Start => {
                         v.applied_ms = Some(f.time_ms);
                         v.observed_after_ms = f.took_ms;
-                        v.discarded_bytes = crate::cluster::power::discarded_bytes(&detail);
+                        v.discarded_bytes = f.discarded();
                     }
                     FaultPhase::End => {
                         v.healed_ms = Some(f.time_ms);
@@ -392,7 +392,7 @@ fn steps(planned: &[FaultStep], fired: &BTreeMap<u32, StepEvent>, faults: &[Faul
             };
             StepEvidence {
                 step: i,
-                action: plan.action.to_string(),
+                action: plan.action,
                 target: plan.written_target().to_string(),
                 planned: plan.firing(),
                 fired_ms: event.filter(|e| e.state == StepState::Fired).map(|e| e.time_ms),
@@ -631,7 +631,7 @@ fn deviations(cell: &CellEvent, evidence: &Evidence) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::{FaultActionKind, FaultTarget};
+    use crate::model::{FaultActionKind, FaultTarget};
 
     fn cell(steps: Vec<FaultStep>) -> CellEvent {
         CellEvent {
@@ -655,7 +655,7 @@ mod tests {
         Event::Step(StepEvent {
             time_ms,
             step,
-            action: "kill".into(),
+            action: crate::model::FaultActionKind::Kill,
             target: "leader:0".into(),
             state,
             why: "at 10.0 s".into(),
@@ -665,13 +665,14 @@ mod tests {
     fn fault(step: u32, target: &str, time_ms: f64, phase: FaultPhase) -> Event {
         Event::Fault(FaultEvent {
             time_ms,
-            action: "kill".into(),
+            action: crate::model::FaultActionKind::Kill,
             target: target.into(),
             phase,
             step: Some(step),
             spec: Some("leader:0".into()),
             took_ms: Some(100.0),
             detail: Some("x".into()),
+            discarded_bytes: None,
         })
     }
 
@@ -899,7 +900,7 @@ mod tests {
         let mut pause = FaultStep::timed(10_000, FaultActionKind::Pause, FaultTarget::Followers(0), None);
         pause.heal_after_next = true;
         let mut kill = FaultStep::timed(10_000, FaultActionKind::Kill, FaultTarget::Leader(0), Some(10_000));
-        kill.when = Some(crate::scenario::Trigger::Acked { count: 500, partition: 0 });
+        kill.when = Some(crate::model::Trigger::Acked { count: 500, partition: 0 });
         let (brokers, voters) = planned_down(&cell(vec![pause, kill]));
         assert_eq!((brokers, voters), (3, 3), "the pause heals just after the kill takes effect");
     }

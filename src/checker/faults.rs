@@ -12,9 +12,9 @@ use std::collections::{HashMap, VecDeque};
 pub(crate) fn windows(mut events: Vec<(FaultEvent, LinePosition)>) -> Vec<FaultWindow> {
     events.sort_by(|a, b| a.0.time_ms.total_cmp(&b.0.time_ms).then(a.1.cmp(&b.1)));
     let mut windows: Vec<FaultWindow> = Vec::new();
-    let mut open: HashMap<(String, String), VecDeque<usize>> = HashMap::new();
+    let mut open: HashMap<(crate::model::FaultActionKind, String), VecDeque<usize>> = HashMap::new();
     for (event, _) in events {
-        let key = (event.action.clone(), event.target.clone());
+        let key = (event.action, event.target.clone());
         match event.phase {
             FaultPhase::Start => {
                 open.entry(key).or_default().push_back(windows.len());

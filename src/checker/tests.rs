@@ -252,7 +252,7 @@ fn lost_messages_are_placed_in_the_fault_window_they_were_acked_in() {
         a.faults,
         [
             FaultWindow {
-                action: "kill".into(),
+                action: crate::model::FaultActionKind::Kill,
                 target: "broker-2".into(),
                 spec: Some("leader:0".into()),
                 step: None,
@@ -260,7 +260,7 @@ fn lost_messages_are_placed_in_the_fault_window_they_were_acked_in() {
                 end_ms: Some(2000.0)
             },
             FaultWindow {
-                action: "pause".into(),
+                action: crate::model::FaultActionKind::Pause,
                 target: "broker-1".into(),
                 spec: None,
                 step: None,

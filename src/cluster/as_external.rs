@@ -2,7 +2,8 @@
 //! the hooks (`cluster up --print-external FILE`). This is how the external mode is tested here,
 //! and a worked example of the hooks for users writing their own.
 
-use super::{ContainerCluster, Cluster};
+use super::{Cluster, ContainerCluster};
+use crate::model::Ability;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -33,16 +34,7 @@ struct SecurityTable {
 
 impl ContainerCluster {
     pub fn external_table(&self) -> String {
-        // SIGSTOP rather than `docker pause`: the cgroup freezer can fail to freeze a busy JVM.
-        let hooks = [
-            ("kill", "docker kill --signal KILL {container}".to_string()),
-            ("stop", "docker stop --time 30 {container}".to_string()),
-            ("restart", "docker start {container}".to_string()),
-            ("pause", "docker kill --signal STOP {container}".to_string()),
-            ("resume", "docker kill --signal CONT {container}".to_string()),
-            ("isolate", "docker network disconnect --force {network} {container}".to_string()),
-            ("heal", "docker network connect --alias {container} {network} {container}".to_string()),
-        ];
+        let hooks = Ability::ALL.into_iter().filter_map(|a| Some((a.as_str(), docker_hook(a)?.to_string())));
         let nodes = self
             .brokers()
             .map(|n| (n.id.to_string(), BTreeMap::from([("container", n.container.clone()), ("network", self.network.clone())])))
@@ -52,7 +44,7 @@ impl ContainerCluster {
                 kind: "external",
                 bootstrap: self.bootstrap_servers(),
                 topic_prefix: "kc-",
-                hooks: hooks.into_iter().collect(),
+                hooks: hooks.collect(),
                 nodes,
                 security: self.security().map(|s| SecurityTable {
                     protocol: s.protocol.as_str(),
@@ -71,4 +63,20 @@ impl ContainerCluster {
             self.describe()
         )
     }
+}
+
+/// The docker command an external cluster runs for each ability on these containers; None where
+/// no command line does it (a power loss needs the filesystem the container cluster mounts).
+fn docker_hook(ability: Ability) -> Option<&'static str> {
+    Some(match ability {
+        Ability::Kill => "docker kill --signal KILL {container}",
+        Ability::Stop => "docker stop --time 30 {container}",
+        Ability::Restart => "docker start {container}",
+        // SIGSTOP rather than `docker pause`: the cgroup freezer can fail to freeze a busy JVM.
+        Ability::Pause => "docker kill --signal STOP {container}",
+        Ability::Resume => "docker kill --signal CONT {container}",
+        Ability::Isolate => "docker network disconnect --force {network} {container}",
+        Ability::Heal => "docker network connect --alias {container} {network} {container}",
+        Ability::PowerLoss | Ability::PowerLossControl => return None,
+    })
 }

@@ -9,10 +9,10 @@ use super::interface::{Cluster, Observed};
 use super::topology::{wait_until, Topology};
 use super::HEALTH_TIMEOUT;
 use crate::error::{Error, Result};
-use crate::scenario::environment::External;
-use crate::scenario::external::fill;
-use crate::scenario::{Ability, FaultActionKind};
-use crate::workload::security::Security;
+use crate::model::environment::External;
+use crate::model::template::fill;
+use crate::model::{Ability, FaultActionKind};
+use crate::model::security::Security;
 use async_trait::async_trait;
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Stdio;
@@ -229,7 +229,7 @@ impl Cluster for ExternalCluster {
         if !ability.breaks() {
             self.faults.lock().unwrap().remove(&id);
         }
-        Ok(Observed { took: began.elapsed(), how: format!("hook `{command}`; {seen}") })
+        Ok(Observed { took: began.elapsed(), how: format!("hook `{command}`; {seen}"), ..Observed::default() })
     }
 
     fn security(&self) -> Option<&Security> {

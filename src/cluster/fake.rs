@@ -5,7 +5,7 @@
 use super::interface::{Cluster, Observed};
 use super::topology::{PartitionState, Topology};
 use crate::error::{Error, Result};
-use crate::scenario::{Ability, FaultActionKind};
+use crate::model::{Ability, FaultActionKind};
 use async_trait::async_trait;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
@@ -65,7 +65,7 @@ impl Cluster for FakeCluster {
             Some(action) => faults.insert(id, action),
             None => faults.remove(&id),
         };
-        Ok(Observed { took: Duration::from_millis(1), how: String::new() })
+        Ok(Observed { took: Duration::from_millis(1), how: String::new(), ..Observed::default() })
     }
 
     fn faulted(&self) -> Vec<(i32, FaultActionKind)> {

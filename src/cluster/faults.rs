@@ -1,6 +1,7 @@
 //! Fault operations on one node, in opposite pairs: kill/restart, stop/restart, pause/resume,
 //! isolate/heal. Each returns only once its effect is observable, with the time that took.
 
+use crate::model::FaultActionKind;
 use super::{ContainerCluster, NodeState, Observed};
 use crate::cluster::topology::wait_until;
 use crate::error::{Error, Result};
@@ -24,7 +25,7 @@ impl ContainerCluster {
             .await
             .map_err(|e| self.op_error("kill", id, e))?;
         self.wait_container(id, "exit", |running, _| !running).await?;
-        self.set_state(id, NodeState::Killed);
+        self.set_state(id, NodeState::Faulted(FaultActionKind::Kill));
         Ok(began.elapsed())
     }
 
@@ -39,7 +40,7 @@ impl ContainerCluster {
             .await
             .map_err(|e| self.op_error("stop", id, e))?;
         self.wait_container(id, "exit", |running, _| !running).await?;
-        self.set_state(id, NodeState::Stopped);
+        self.set_state(id, NodeState::Faulted(FaultActionKind::Stop));
         Ok(began.elapsed())
     }
 
@@ -62,7 +63,7 @@ impl ContainerCluster {
         let ready = began.elapsed();
         self.wait_in_every_isr(id, "restarted").await?;
         let how = format!("{} (its log: {logged})", self.rejoin_how(id, Some(ready)));
-        Ok(Observed { took: began.elapsed(), how })
+        Ok(Observed { took: began.elapsed(), how, ..Observed::default() })
     }
 
     /// Freeze every process of the node: connections stay open, nothing answers. The cgroup
@@ -76,7 +77,7 @@ impl ContainerCluster {
             match self.docker.pause_container(&node.container).await {
                 Ok(()) => {
                     self.wait_container(id, "pause", |_, paused| paused).await?;
-                    self.set_state(id, NodeState::Paused);
+                    self.set_state(id, NodeState::Faulted(FaultActionKind::Pause));
                     return Ok(began.elapsed());
                 }
                 Err(e) => {
@@ -108,7 +109,7 @@ impl ContainerCluster {
         }
         self.set_state(id, NodeState::Running);
         self.wait_in_every_isr(id, "resumed").await?;
-        Ok(Observed { took: began.elapsed(), how: self.rejoin_how(id, None) })
+        Ok(Observed { took: began.elapsed(), how: self.rejoin_how(id, None), ..Observed::default() })
     }
 
     async fn signal(&self, id: i32, signal: &str) -> std::result::Result<(), testcontainers::bollard::errors::Error> {
@@ -146,7 +147,7 @@ impl ContainerCluster {
             .await
             .map_err(|e| self.op_error("isolate", id, e))?;
         self.wait_attached(id, false).await?;
-        self.set_state(id, NodeState::Isolated);
+        self.set_state(id, NodeState::Faulted(FaultActionKind::Isolate));
         Ok(began.elapsed())
     }
 
@@ -169,7 +170,7 @@ impl ContainerCluster {
         self.wait_attached(id, true).await?;
         self.set_state(id, NodeState::Running);
         self.wait_in_every_isr(id, "reconnected").await?;
-        Ok(Observed { took: began.elapsed(), how: self.rejoin_how(id, None) })
+        Ok(Observed { took: began.elapsed(), how: self.rejoin_how(id, None), ..Observed::default() })
     }
 
     /// Wait until a broker that was `done` (restarted, resumed, reconnected) is alive and in the

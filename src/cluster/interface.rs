@@ -5,8 +5,8 @@
 
 use super::topology::{PartitionState, Topology};
 use crate::error::{Error, Result};
-use crate::scenario::{Ability, FaultActionKind};
-use crate::workload::security::Security;
+use crate::model::{Ability, FaultActionKind};
+use crate::model::security::Security;
 use async_trait::async_trait;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -15,11 +15,13 @@ use std::time::Duration;
 const LAG_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What a fault or heal did, once its effect was observed.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Observed {
     pub took: Duration,
     /// How it was done and observed, for the history (empty: nothing beyond the action itself).
     pub how: String,
+    /// For a power cut: the bytes its filesystem discarded (what the broker had not fsynced).
+    pub discarded_bytes: Option<u64>,
 }
 
 #[async_trait]
@@ -42,7 +44,7 @@ pub trait Cluster: Send + Sync {
 
     /// Every topic the harness creates on this cluster starts with this.
     fn topic_prefix(&self) -> &str {
-        crate::scenario::environment::External::DEFAULT_TOPIC_PREFIX
+        crate::model::environment::External::DEFAULT_TOPIC_PREFIX
     }
 
     /// The KRaft voters a step could take a majority of. A cluster that cannot tell (an

@@ -31,8 +31,8 @@ use testcontainers::{ContainerAsync, GenericImage, ImageExt};
 pub use external::ExternalCluster;
 pub use interface::{heal_all, Cluster, Observed};
 pub use topology::{PartitionState, Topology};
-use crate::scenario::{Ability, FaultActionKind};
-use crate::workload::security::{SaslCredentials, Security, SecurityProtocol};
+use crate::model::{Ability, FaultActionKind};
+use crate::model::security::{SaslCredentials, Security, SecurityProtocol};
 
 /// The newest Kafka 4.x release on Maven Central that the offline image recipe was verified with.
 pub const DEFAULT_KAFKA_VERSION: &str = "4.4.0";
@@ -105,17 +105,10 @@ pub enum NodeRole {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NodeState {
     Running,
-    Killed,
-    Stopped,
-    /// Frozen by the cgroup freezer (`docker pause`).
-    Paused,
-    /// Frozen by SIGSTOP, when the freezer failed.
+    /// Broken by this action, and not healed yet.
+    Faulted(FaultActionKind),
+    /// Paused by SIGSTOP, when the cgroup freezer failed (resumed by SIGCONT, not unpause).
     SigStopped,
-    Isolated,
-    /// Killed with its unsynced writes discarded (`power-loss`).
-    PoweredOff,
-    /// Killed the way `power-loss` kills, its unsynced writes kept (`power-loss-control`).
-    KilledKeepingCache,
 }
 
 #[derive(Debug, Clone)]
@@ -360,7 +353,7 @@ impl Cluster for ContainerCluster {
             Ability::PowerLoss => return self.power_loss(id, true).await,
             Ability::PowerLossControl => return self.power_loss(id, false).await,
         };
-        Ok(Observed { took, how: String::new() })
+        Ok(Observed { took, how: String::new(), ..Observed::default() })
     }
 
     fn faulted(&self) -> Vec<(i32, FaultActionKind)> {
@@ -369,12 +362,8 @@ impl Cluster for ContainerCluster {
             .filter_map(|(id, state)| {
                 let action = match state {
                     NodeState::Running => return None,
-                    NodeState::Killed => FaultActionKind::Kill,
-                    NodeState::Stopped => FaultActionKind::Stop,
-                    NodeState::Paused | NodeState::SigStopped => FaultActionKind::Pause,
-                    NodeState::Isolated => FaultActionKind::Isolate,
-                    NodeState::PoweredOff => FaultActionKind::PowerLoss,
-                    NodeState::KilledKeepingCache => FaultActionKind::PowerLossControl,
+                    NodeState::Faulted(action) => action,
+                    NodeState::SigStopped => FaultActionKind::Pause,
                 };
                 Some((id, action))
             })
@@ -430,7 +419,7 @@ where
 
 /// Connect to an external cluster, run `body` on it, and afterwards delete every topic the
 /// harness created there and did not delete, whatever happened. Nothing else is touched.
-pub async fn with_external<F, Fut, T>(spec: &crate::scenario::environment::External, body: F) -> Result<T>
+pub async fn with_external<F, Fut, T>(spec: &crate::model::environment::External, body: F) -> Result<T>
 where
     F: FnOnce(Arc<ExternalCluster>) -> Fut,
     Fut: std::future::Future<Output = Result<T>> + Send + 'static,
@@ -682,16 +671,8 @@ fn cluster_id() -> String {
 }
 
 fn base64url(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, b)| acc | (*b as u32) << (16 - 8 * i));
-        let chars = chunk.len() + 1;
-        for i in 0..chars {
-            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-        }
-    }
-    out
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// `LeaderId:               2` in `kafka-metadata-quorum describe --status` output.

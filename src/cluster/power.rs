@@ -9,6 +9,7 @@
 //! broker is PID 1 as always. Only clusters that need it get the device and the capability FUSE
 //! needs (`--device /dev/fuse --cap-add SYS_ADMIN`), never `--privileged`.
 
+use crate::model::FaultActionKind;
 use super::{docker, ContainerCluster, NodeState, Observed};
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
@@ -81,7 +82,7 @@ impl ContainerCluster {
         let asked = docker::exec(&self.docker, &node.container, &[LAZYFS_IN_CONTAINER, command, "--control", CONTROL_SOCKET]).await;
         self.docker.kill_container(&node.container, Some(signal("SIGKILL"))).await.map_err(|e| self.op_error(op, id, e))?;
         self.wait_container(id, "exit", |running, _| !running).await?;
-        self.set_state(id, if discard { NodeState::PoweredOff } else { NodeState::KilledKeepingCache });
+        self.set_state(id, NodeState::Faulted(if discard { FaultActionKind::PowerLoss } else { FaultActionKind::PowerLossControl }));
         let answer = match asked {
             Ok((0, out)) => out.trim().to_string(),
             Ok((code, out)) => return Err(self.op_error(op, id, format!("the filesystem answered with exit {code}: {}", out.trim()))),
@@ -92,19 +93,13 @@ impl ContainerCluster {
             true => format!("power cut: {unsynced} unsynced bytes discarded {answer}"),
             false => format!("killed without the cut: 0 bytes discarded, {unsynced} unsynced bytes kept"),
         };
-        Ok(Observed { took: began.elapsed(), how })
+        Ok(Observed { took: began.elapsed(), how, discarded_bytes: discard.then_some(unsynced) })
     }
 }
 
 /// `bytes_lost` of the filesystem's answer (what it discarded, or for `status` would discard).
 fn unsynced_bytes(answer: &str) -> Option<u64> {
     serde_json::from_str::<serde_json::Value>(answer).ok()?.get("bytes_lost")?.as_u64()
-}
-
-/// The bytes a power cut discarded, from a fault's detail in the history (None: not a cut).
-pub fn discarded_bytes(detail: &str) -> Option<u64> {
-    let (before, _) = detail.split_once(" unsynced bytes discarded")?;
-    before.rsplit(' ').next()?.parse().ok()
 }
 
 #[cfg(test)]
@@ -115,8 +110,6 @@ mod tests {
     fn reads_what_the_filesystem_discarded() {
         assert_eq!(unsynced_bytes(r#"{"bytes_lost":4096,"files_truncated":2}"#), Some(4096));
         assert_eq!(unsynced_bytes("no daemon"), None);
-        assert_eq!(discarded_bytes("power cut: 4096 unsynced bytes discarded {}: observed after 90 ms"), Some(4096));
-        assert_eq!(discarded_bytes("killed without the cut: 0 bytes discarded, 10 unsynced bytes kept"), None);
     }
 
     #[test]

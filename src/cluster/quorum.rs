@@ -4,8 +4,8 @@
 //! random broker under KRaft and cannot tell.
 
 use crate::error::{Error, Result};
-use crate::scenario::ClientKind;
-use crate::workload::security::Security;
+use crate::model::ClientKind;
+use crate::model::security::Security;
 use crate::workload::worker_process::WorkerLauncher;
 use serde::{Deserialize, Serialize};
 use std::process::Stdio;

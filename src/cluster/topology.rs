@@ -1,7 +1,7 @@
 //! What the cluster looks like right now, as a client sees it: live brokers, and the leader,
 //! replicas and ISR of each partition. Also topic creation, which needs the same admin client.
 
-use crate::workload::security::Security;
+use crate::model::security::Security;
 use crate::error::{Error, Result};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;

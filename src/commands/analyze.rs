@@ -111,24 +111,10 @@ pub fn summary(history: &Path, a: &Analysis, took: Duration) -> String {
         size(a.input.bytes),
         took.as_secs_f64()
     );
-    let rows: [(&str, u64, &str); 13] = [
-        ("sent", c.sent, "messages with a send event"),
-        ("acked", c.acked, ""),
-        ("failed", c.failed, ""),
-        ("unknown", c.unknown, "no definite outcome"),
-        ("in log", c.in_log, "messages with a record in the final log"),
-        ("lost", c.lost, "acked, not in the log"),
-        ("duplicated", c.duplicated, "two or more records in the log"),
-        ("reordered", c.reordered, "records after a higher seq of their producer"),
-        ("unexpected", c.unexpected, "in the log, but failed or never sent"),
-        ("recovered", c.recovered, "outcome unknown, in the log"),
-        ("unconsumed", c.unconsumed, "in the log, never processed"),
-        ("redelivered", c.redelivered, "records processed more than once"),
-        ("processed twice", c.processed_twice, "messages processed more than once"),
-    ];
+    let rows: Vec<(String, u64, &str)> = c.iter().map(|(count, n)| (count.label(), n, count.meaning())).collect();
     let width = rows.iter().map(|r| thousands(r.1).len()).max().unwrap_or(1);
-    for (label, value, meaning) in rows {
-        let line = format!("  {label:<16}{:>width$}   {meaning}", thousands(value));
+    for (label, value, meaning) in &rows {
+        let line = format!("  {label:<16}{:>width$}   {meaning}", thousands(*value));
         let _ = writeln!(out, "{}", line.trim_end());
     }
     let _ = writeln!(

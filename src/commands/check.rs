@@ -4,7 +4,7 @@
 use crate::cli::CheckArgs;
 use crate::error::Result;
 use crate::plan::{Cell, Plan};
-use crate::scenario::workload::format_duration;
+use crate::model::workload::format_duration;
 use crate::scenario::{FaultStep, Rule, Scenario};
 use std::collections::BTreeMap;
 use std::fmt::Write;

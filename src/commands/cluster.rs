@@ -3,7 +3,7 @@
 use crate::cli::{ClusterUpArgs, ImageArgs};
 use crate::cluster::{self, with_cluster, Cluster, ClusterSpec, ContainerCluster};
 use crate::error::{Error, Result};
-use crate::workload::security::{SaslCredentials, SaslMechanism};
+use crate::model::security::{SaslCredentials, SaslMechanism};
 use crate::{exit_codes, smoke};
 use std::sync::Arc;
 

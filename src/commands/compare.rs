@@ -6,7 +6,6 @@
 //! Exit: 1 if any cell got worse; else 3 if NEW cannot be compared in full (it is incomplete, or
 //! lacks cells of BASE: they are named); else 0.
 
-use crate::checker::Counts;
 use crate::cli::CompareArgs;
 use crate::error::{Error, Result};
 use crate::exit_codes;
@@ -16,17 +15,6 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
-/// A count by name.
-type Watched = (Count, fn(&Counts) -> u64);
-
-/// The counts a regression is judged by: more of any of them is worse.
-const WATCHED: [Watched; 5] = [
-    (Count::Lost, |c| c.lost),
-    (Count::Duplicated, |c| c.duplicated),
-    (Count::Reordered, |c| c.reordered),
-    (Count::Unexpected, |c| c.unexpected),
-    (Count::Unconsumed, |c| c.unconsumed),
-];
 
 pub fn run(args: CompareArgs) -> Result<i32> {
     let base = load(&args.base)?;
@@ -116,8 +104,9 @@ pub fn compare(base: &Summary, new: &Summary) -> Comparison {
         }
         if let (Some(b), Some(n)) = (&before.counts, &cell.counts) {
             // A count not judged in either run is no evidence of a change.
-            for (name, count) in WATCHED.iter().filter(|(name, _)| before.judged(*name) && cell.judged(*name)) {
-                let (b, n) = (count(b), count(n));
+            let watched = Count::ALL.into_iter().filter(|c| c.more_is_regression() && before.judged(*c) && cell.judged(*c));
+            for name in watched {
+                let (b, n) = (b.get(name), n.get(name));
                 if b != n {
                     changes.push(format!("{name} {b} -> {n}"));
                     up |= n > b;
@@ -175,6 +164,7 @@ impl Comparison {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checker::Counts;
 
     fn cell(id: &str, lost: Option<u64>, verdict: Verdict) -> CellSummary {
         CellSummary {

@@ -269,32 +269,16 @@ fn key_counts(cell: &CellSummary) -> String {
     )
 }
 
+/// `20261118-110640`, UTC: a result directory's name, sortable by time.
 fn timestamp() -> String {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    let (y, mo, d, h, mi, s) = civil(secs);
-    format!("{y:04}{mo:02}{d:02}-{h:02}{mi:02}{s:02}")
+    let rfc3339 = now_rfc3339();
+    // `2026-11-18T11:06:40Z` -> `20261118-110640`
+    rfc3339.trim_end_matches('Z').replace(['-', ':'], "").replace('T', "-")
 }
 
+/// `2026-11-18T11:06:40Z`, UTC, to the second.
 fn now_rfc3339() -> String {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    let (y, mo, d, h, mi, s) = civil(secs);
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
-}
-
-/// Seconds since the epoch to UTC date and time (Howard Hinnant's civil-from-days).
-fn civil(secs: u64) -> (i64, u32, u32, u32, u32, u32) {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
-    (y, m, d, (rem / 3600) as u32, (rem % 3600 / 60) as u32, (rem % 60) as u32)
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
 }
 
 #[cfg(test)]
@@ -341,8 +325,9 @@ mod tests {
     }
 
     #[test]
-    fn civil_dates() {
-        assert_eq!(civil(0), (1970, 1, 1, 0, 0, 0));
-        assert_eq!(civil(1_795_000_000), (2026, 11, 18, 11, 6, 40));
+    fn result_names_are_the_start_time_to_the_second() {
+        let (name, stamp) = (timestamp(), now_rfc3339());
+        assert_eq!(name.len(), "20261118-110640".len(), "{name}");
+        assert!(stamp.ends_with('Z') && stamp.len() == "2026-11-18T11:06:40Z".len(), "{stamp}");
     }
 }

@@ -1,12 +1,12 @@
 //! `summary.csv`: one row per cell, for spreadsheets and scripts. Columns: `id`, every matrix
 //! key (sorted, as in the summary), `verdict`, `definite` (the share of messages with a definite
-//! outcome, 0 to 1), then every count in `COUNT_NAMES` order: `?` for a count no verdict may rest
+//! outcome, 0 to 1), then every count in `Count::ALL` order: `?` for a count no verdict may rest
 //! on (the evidence behind it is missing); a cell without counts has empty count fields.
 
 use super::explain::verdict_word;
 use crate::error::{Error, Result};
 use crate::scenario::Count;
-use crate::summary::{counts_map, Summary, COUNT_NAMES};
+use crate::summary::Summary;
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -21,25 +21,22 @@ pub fn summary_csv(summary: &Summary) -> Result<Vec<u8>> {
     // Every cell of a plan has the same keys; the union keeps a hand-edited summary readable.
     let keys: BTreeSet<&String> = summary.cells.iter().flat_map(|c| c.config.keys()).collect();
     let mut out = csv::Writer::from_writer(Vec::new());
-    let header = ["id"]
-        .into_iter()
-        .chain(keys.iter().map(|k| k.as_str()))
-        .chain(["verdict", "definite"])
-        .chain(COUNT_NAMES);
-    out.write_record(header).map_err(csv_error)?;
+    let mut header: Vec<&str> = vec!["id"];
+    header.extend(keys.iter().map(|k| k.as_str()));
+    header.extend(["verdict", "definite"]);
+    for name in Count::names() {
+        header.push(name);
+    }
+    out.write_record(&header).map_err(csv_error)?;
     for cell in &summary.cells {
-        let counts = cell.counts.as_ref().map(counts_map);
         let mut row = vec![cell.id.clone()];
         row.extend(keys.iter().map(|k| cell.config.get(*k).cloned().unwrap_or_default()));
         row.push(verdict_word(cell.verdict).to_string());
         row.push(cell.counts.map(|c| format!("{:.4}", c.definite_share())).unwrap_or_default());
-        row.extend(COUNT_NAMES.iter().map(|name| {
-            let judged = name.parse::<Count>().is_ok_and(|count| cell.judged(count));
-            match counts.as_ref().and_then(|c| c.get(*name)) {
-                Some(n) if judged => n.to_string(),
-                Some(_) => "?".to_string(),
-                None => String::new(),
-            }
+        row.extend(Count::ALL.into_iter().map(|count| match &cell.counts {
+            Some(c) if cell.judged(count) => c.get(count).to_string(),
+            Some(_) => "?".to_string(),
+            None => String::new(),
         }));
         out.write_record(&row).map_err(csv_error)?;
     }

@@ -117,7 +117,7 @@ pub fn executed_schedule(analysis: &Analysis) -> Vec<StepRow> {
                 .map(|v| {
                     let mut text = v.target.clone();
                     if let Some(at) = v.applied_ms {
-                        text.push_str(&format!(" {} at {:.1} s", past(&s.action), at / 1000.0));
+                        text.push_str(&format!(" {} at {:.1} s", s.action.row().past, at / 1000.0));
                         if let Some(took) = v.observed_after_ms {
                             text.push_str(&format!(" (observed after {})", millis(took)));
                         }
@@ -126,7 +126,7 @@ pub fn executed_schedule(analysis: &Analysis) -> Vec<StepRow> {
                         }
                     }
                     if let Some(at) = v.healed_ms {
-                        let verb = plan.map_or("healed", |p| healed(p.action.heal_verb()));
+                        let verb = s.action.row().healed;
                         text.push_str(&format!(", {verb} by {:.1} s", at / 1000.0));
                         if let Some(took) = v.heal_took_ms {
                             text.push_str(&format!(" (took {})", millis(took)));
@@ -166,27 +166,6 @@ pub fn outage_line(analysis: &Analysis) -> Option<String> {
         line.push_str(&format!("; controller quorum lost {:.1} s to {to} ({planned})", from / 1000.0));
     }
     Some(line)
-}
-
-fn past(action: &str) -> &'static str {
-    match action {
-        "kill" => "killed",
-        "stop" => "stopped",
-        "pause" => "paused",
-        "isolate" => "isolated",
-        "power-loss" => "lost power",
-        "power-loss-control" => "killed (control, cache kept)",
-        _ => "faulted",
-    }
-}
-
-fn healed(verb: &str) -> &'static str {
-    match verb {
-        "restart" => "restarted",
-        "resume" => "resumed",
-        "reconnect" => "reconnected",
-        _ => "healed",
-    }
 }
 
 /// `97.3%`: the share of messages with a definite outcome.
@@ -261,7 +240,7 @@ mod tests {
     #[test]
     fn fault_labels_show_the_spec_and_what_it_resolved_to() {
         let w = FaultWindow {
-            action: "kill".into(),
+            action: crate::model::FaultActionKind::Kill,
             target: "broker-2".into(),
             spec: Some("leader:0".into()),
             step: Some(1),

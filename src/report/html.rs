@@ -20,22 +20,6 @@ use std::fmt::Write as _;
 /// Lost messages listed per cell.
 const LOST_SAMPLES: usize = 10;
 
-/// Every count of the cells table and the cell sections, with what it means.
-const COUNTS: [(&str, &str); 13] = [
-    ("sent", "messages with a send event"),
-    ("acked", "acknowledged to the producer"),
-    ("failed", "definitely not written"),
-    ("unknown", "no definite outcome"),
-    ("in_log", "messages with a record in the final log"),
-    ("lost", "acked, not in the log"),
-    ("duplicated", "two or more records in the log"),
-    ("reordered", "records after a higher seq of their producer"),
-    ("unexpected", "in the log, but failed or never sent"),
-    ("recovered", "outcome unknown, in the log"),
-    ("unconsumed", "in the log, never processed"),
-    ("redelivered", "records processed more than once"),
-    ("processed_twice", "messages processed more than once"),
-];
 
 pub fn render(data: &ReportData) -> String {
     let s = data.summary;
@@ -368,11 +352,10 @@ fn counts_table(out: &mut String, cell: &CellSummary) {
         let _ = writeln!(out, "<p class=\"muted\">No counts: the cell could not be run or checked.</p>");
         return;
     };
-    let map = crate::summary::counts_map(counts);
     let _ = writeln!(out, "<table>");
-    for (name, meaning) in COUNTS {
-        let n = map.get(name).copied().unwrap_or_default();
-        let outcome = Outcome::KEY_COUNTS.into_iter().find(|o| o.name() == name);
+    for (count, n) in counts.iter() {
+        let (name, meaning) = (count.as_str(), count.meaning());
+        let outcome = Outcome::KEY_COUNTS.into_iter().find(|o| o.as_count() == Some(count));
         let dot = outcome.map_or(String::new(), |o| format!("<span class=\"dot\" style=\"background: var(--{})\"></span>", o.name()));
         let class = match outcome {
             Some(_) if n > 0 => "n anomaly",

@@ -6,8 +6,7 @@
 use super::explain::{lost_explained, thousands};
 use super::ReportData;
 use crate::error::{Error, Result};
-use crate::scenario::Count;
-use crate::summary::{counts_map, CellSummary, Verdict, COUNT_NAMES};
+use crate::summary::{CellSummary, Verdict};
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -65,13 +64,9 @@ fn test_case(data: &ReportData, cell: &CellSummary) -> TestCase {
     case.add_properties(cell.config.iter().map(|(k, v)| Property::new(k.as_str(), v.as_str())));
     let mut system_out = String::new();
     if let Some(counts) = &cell.counts {
-        let map = counts_map(counts);
-        let listed: Vec<String> = COUNT_NAMES
+        let listed: Vec<String> = counts
             .iter()
-            .filter_map(|n| {
-                let judged = n.parse::<Count>().is_ok_and(|c| cell.judged(c));
-                map.get(*n).map(|v| if judged { format!("{n} {}", thousands(*v)) } else { format!("{n} ?") })
-            })
+            .map(|(c, v)| if cell.judged(c) { format!("{c} {}", thousands(v)) } else { format!("{c} ?") })
             .collect();
         let _ = writeln!(system_out, "counts: {}", listed.join(", "));
         let _ = writeln!(system_out, "definite outcomes: {:.1}%", counts.definite_share() * 100.0);

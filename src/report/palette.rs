@@ -81,15 +81,10 @@ impl Outcome {
 
     /// The count of this outcome in a cell's counts; None for the timeline-only series.
     pub fn count(self, counts: &crate::checker::Counts) -> Option<u64> {
-        match self {
-            Outcome::Lost => Some(counts.lost),
-            Outcome::Duplicated => Some(counts.duplicated),
-            Outcome::Reordered => Some(counts.reordered),
-            Outcome::Unconsumed => Some(counts.unconsumed),
-            Outcome::Redelivered => Some(counts.redelivered),
-            Outcome::Acked => Some(counts.acked),
-            Outcome::Processed => None,
-            Outcome::Errors => Some(counts.failed + counts.unknown),
+        match (self, self.as_count()) {
+            (_, Some(count)) => Some(counts.get(count)),
+            (Outcome::Errors, None) => Some(counts.failed + counts.unknown),
+            (_, None) => None,
         }
     }
 }

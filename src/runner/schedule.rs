@@ -15,6 +15,7 @@ use crate::cluster::{Cluster, Observed};
 use crate::error::{Error, Result};
 use crate::faults::{self, Victim};
 use crate::history::{Event, FaultEvent, FaultPhase, StepEvent, StepState};
+use crate::model::fault::ClientFault;
 use crate::scenario::{FaultActionKind, FaultStep, Trigger};
 use crate::workload::{ConsumerState, EventSender, ProducerTracker, TimedEvent, WorkerProcess};
 use std::collections::BTreeMap;
@@ -177,7 +178,7 @@ impl Schedule {
             Err(e) => {
                 self.thaw(frozen).await;
                 let target = step.written_target().to_string();
-                send_fault(&self.events, i, step, target, Instant::now(), FaultPhase::Failed, None, e.to_string());
+                send_fault(&self.events, i, step, target, Instant::now(), FaultPhase::Failed, Record::said(None, e.to_string()));
                 return Ok(Fired { victims: Vec::new(), complete: false });
             }
         };
@@ -216,11 +217,12 @@ impl Schedule {
                         true => format!("observed after {} ms", took.as_millis()),
                         false => format!("{}: observed after {} ms", observed.how, took.as_millis()),
                     };
-                    send_fault(&self.events, i, step, label, at, FaultPhase::Start, Some(took), detail);
+                    let record = Record { took: Some(took), detail, discarded_bytes: observed.discarded_bytes };
+                    send_fault(&self.events, i, step, label, at, FaultPhase::Start, record);
                     hit.push(victim);
                 }
                 Err(e) => {
-                    send_fault(&self.events, i, step, label, at, FaultPhase::Failed, None, e.to_string());
+                    send_fault(&self.events, i, step, label, at, FaultPhase::Failed, Record::said(None, e.to_string()));
                     failed = true;
                 }
             }
@@ -327,36 +329,32 @@ impl Schedule {
             Victim::Consumer(i) => {
                 let mut consumers = t.consumers.lock().await;
                 let c = consumers.get_mut(i as usize).ok_or_else(|| Error::Invalid(format!("no consumer {i}")))?;
-                match action {
-                    FaultActionKind::Kill => c.kill().await?,
-                    FaultActionKind::Stop => c.stop(CONSUMER_STOP_TIMEOUT).await?,
-                    FaultActionKind::Pause => c.pause().await?,
-                    FaultActionKind::Isolate | FaultActionKind::PowerLoss | FaultActionKind::PowerLossControl => {
-                        return Err(unsupported(action, victim))
-                    }
+                match action.row().on_client {
+                    Ok(ClientFault::Kill) => c.kill().await?,
+                    Ok(ClientFault::Stop) => c.stop(CONSUMER_STOP_TIMEOUT).await?,
+                    Ok(ClientFault::Pause) => c.pause().await?,
+                    Err(_) => return Err(unsupported(action, victim)),
                 }
             }
             Victim::Producer(i) => {
                 let mut producers = t.producers.lock().await;
                 let p = producers.get_mut(i as usize).ok_or_else(|| Error::Invalid(format!("no producer {i}")))?;
-                match action {
-                    FaultActionKind::Kill => p.kill().await?,
-                    FaultActionKind::Stop => p.stop(PRODUCER_STOP_TIMEOUT).await?,
-                    FaultActionKind::Pause => p.pause().await?,
-                    FaultActionKind::Isolate | FaultActionKind::PowerLoss | FaultActionKind::PowerLossControl => {
-                        return Err(unsupported(action, victim))
-                    }
+                match action.row().on_client {
+                    Ok(ClientFault::Kill) => p.kill().await?,
+                    Ok(ClientFault::Stop) => p.stop(PRODUCER_STOP_TIMEOUT).await?,
+                    Ok(ClientFault::Pause) => p.pause().await?,
+                    Err(_) => return Err(unsupported(action, victim)),
                 }
             }
         }
-        Ok(Observed { took: began.elapsed(), how: String::new() })
+        Ok(Observed { took: began.elapsed(), how: String::new(), ..Observed::default() })
     }
 
     fn step_event(&self, i: usize, step: &FaultStep, state: StepState, why: String) {
         let event = Event::Step(StepEvent {
             time_ms: 0.0,
             step: i as u32,
-            action: step.action.to_string(),
+            action: step.action,
             target: step.written_target().to_string(),
             state,
             why,
@@ -455,7 +453,7 @@ impl Heal {
             Err(e) => (FaultPhase::HealFailed, format!("{verb} failed: {e}")),
         };
         let took = Some(began.elapsed());
-        send_fault(&self.events, self.index, &self.step, label, Instant::now(), phase, took, detail);
+        send_fault(&self.events, self.index, &self.step, label, Instant::now(), phase, Record::said(took, detail));
     }
 
     /// Heal one victim; Ok(how it was done, if more than the verb says).
@@ -478,26 +476,30 @@ impl Heal {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn send_fault(
-    events: &EventSender,
-    i: usize,
-    step: &FaultStep,
-    target: String,
-    at: Instant,
-    phase: FaultPhase,
+/// What one victim's fault record says beyond its phase.
+struct Record {
     took: Option<Duration>,
     detail: String,
-) {
+    discarded_bytes: Option<u64>,
+}
+
+impl Record {
+    fn said(took: Option<Duration>, detail: String) -> Record {
+        Record { took, detail, discarded_bytes: None }
+    }
+}
+
+fn send_fault(events: &EventSender, i: usize, step: &FaultStep, target: String, at: Instant, phase: FaultPhase, record: Record) {
     let event = Event::Fault(FaultEvent {
         time_ms: 0.0,
-        action: step.action.to_string(),
+        action: step.action,
         target,
         phase,
         step: Some(i as u32),
         spec: Some(step.written_target().to_string()),
-        took_ms: took.map(|d| (d.as_secs_f64() * 10_000.0).round() / 10.0),
-        detail: Some(detail),
+        took_ms: record.took.map(|d| (d.as_secs_f64() * 10_000.0).round() / 10.0),
+        detail: Some(record.detail),
+        discarded_bytes: record.discarded_bytes,
     });
     let _ = events.send(TimedEvent { at, event });
 }

@@ -1,14 +1,14 @@
 //! The matrix as written, checked: each key resolved to its layer, each value checked against
 //! what that layer accepts, and `exclude`/`when` entries checked against the matrix.
 
-use super::client::ClientKind;
-use super::commit::CommitMode;
-use super::fault::{Fault, NO_FAULT};
+use crate::model::client::ClientKind;
+use crate::model::commit::CommitMode;
+use crate::model::fault::{Fault, NO_FAULT};
 use super::matrix::{Axis, Matrix, Selector};
 use super::property::{self, canonical, check_value, or_list, Layer};
 use super::source::{Checked, Diagnostic};
 use super::spec::{AxisSpec, SelectorSpec};
-use super::workload::Workload;
+use crate::model::workload::Workload;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// One matrix key and its list: the key's layer, and every value checked against it.

@@ -1,9 +1,9 @@
 //! Checks that need a whole cell, where settings from different tables and matrix keys meet: a
 //! cell that cannot work is rejected before anything starts, at the value to change.
 
-use super::client::ClientKind;
-use super::commit::CommitMode;
-use super::environment::Topic;
+use crate::model::client::ClientKind;
+use crate::model::commit::CommitMode;
+use crate::model::environment::Topic;
 use super::matrix::Matrix;
 use super::property::{self, canonical, Layer};
 use super::source::{Checked, Diagnostic};

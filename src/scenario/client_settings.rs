@@ -4,7 +4,7 @@
 //! each kept true by a test in that worker, so `check` and the worker never disagree.
 //! librdkafka's settings are checked by `property` (plain keys of `[producer]`, or `[producer.rdkafka]`).
 
-use super::client::ClientKind;
+use crate::model::client::ClientKind;
 use std::collections::BTreeMap;
 
 /// A client's own settings from its tables, by its own names, as strings.

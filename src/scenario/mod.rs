@@ -19,29 +19,24 @@
 
 mod axes;
 mod cell_checks;
-pub mod client;
 pub mod client_settings;
-pub mod commit;
-pub mod environment;
 pub mod expect;
 pub mod external;
-pub mod fault;
 pub mod known_keys;
 pub mod matrix;
 pub mod property;
 mod resolve;
 pub mod source;
 pub mod spec;
-pub mod workload;
 
-pub use client::ClientKind;
-pub use commit::CommitMode;
-pub use environment::{Cluster, Topic};
-pub use expect::{evaluate, Bound, Count, Expectation, ExpectationResult, Rule};
-pub use fault::{Ability, Fault, FaultActionKind, FaultStep, FaultTarget, FaultTargetKind, Trigger, NO_FAULT};
+// The words a scenario is written in are the model's; named here too for the layers above.
+pub use crate::model::{
+    Ability, ClientKind, Cluster, CommitMode, Count, Fault, FaultActionKind, FaultStep, FaultTarget, FaultTargetKind, KeyRouting,
+    Topic, Trigger, Workload, NO_FAULT,
+};
+pub use expect::{evaluate, Bound, Expectation, ExpectationResult, Rule};
 pub use matrix::{Axis, Matrix, Selector};
 pub use property::Layer;
-pub use workload::{KeyRouting, Workload};
 
 use crate::error::{Error, Result};
 use source::{Diagnostic, Source};

@@ -355,31 +355,7 @@ fn all_matrix_names() -> impl Iterator<Item = &'static str> {
         .chain(HARNESS_KEYS.iter().copied())
 }
 
-/// `; did you mean "x"?` for the closest name within a small edit distance, else nothing.
-pub fn did_you_mean<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> String {
-    let limit = (name.len() / 3).clamp(1, 4);
-    candidates
-        .map(|c| (edit_distance(name, c), c))
-        .filter(|(d, _)| *d <= limit)
-        .min()
-        .map(|(_, c)| format!("; did you mean \"{c}\"?"))
-        .unwrap_or_default()
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let above = row[j + 1];
-            row[j + 1] = (above + 1).min(row[j] + 1).min(diagonal + usize::from(ca != *cb));
-            diagonal = above;
-        }
-    }
-    row[b.len()]
-}
+pub use crate::model::suggest::did_you_mean;
 
 /// `"a"`, `"a" or "b"`, `"a", "b" or "c"`.
 pub fn or_list(items: &[String]) -> String {

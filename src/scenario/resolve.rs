@@ -1,11 +1,11 @@
 //! From a `ScenarioSpec` (as written) to a `Scenario` (checked, defaults applied). Every check that
 //! can fail a run before it starts is here, and each failure points at the value to change.
 
-use super::environment::{Cluster, Topic};
+use crate::model::environment::{Cluster, Topic};
 use super::expect::{Bound, Count, Expectation, Rule};
-use super::fault::{Fault, FaultActionKind, FaultStep, FaultTarget, TargetBounds, Trigger, DEFAULT_WITHIN_MS, NO_FAULT};
+use crate::model::fault::{Fault, FaultActionKind, FaultStep, FaultTarget, TargetBounds, Trigger, DEFAULT_WITHIN_MS, NO_FAULT};
 use super::matrix::{Matrix, Selector, MAX_COMBINATIONS};
-use super::client::ClientKind;
+use crate::model::client::ClientKind;
 use super::client_settings::{self, ClientSettings, SettingError};
 use super::known_keys::ClientRole;
 use super::property::{check_property_name, check_value, Layer};
@@ -14,7 +14,7 @@ use super::spec::{
     ClientSettingsSpec, ClusterSpec, DurationSpec, ExpectSpec, FaultSpec, FaultStepSpec, PropertiesSpec, ScenarioSpec, SettingOrTable, TopicSpec,
     TriggerSpec, WorkloadSpec,
 };
-use super::workload::{format_duration, parse_duration, KeyRouting, Workload};
+use crate::model::workload::{format_duration, parse_duration, KeyRouting, Workload};
 use super::Scenario;
 use super::{axes, cell_checks, external};
 use serde_spanned::Spanned;

@@ -280,23 +280,6 @@ fn client_tables_are_checked_by_each_clients_own_names() {
     }
 }
 
-#[test]
-fn each_client_gets_its_own_table_and_the_common_keys() {
-    let text = "name = \"x\"\n[producer]\n\"linger.ms\" = 50\nacks = \"all\"\n[producer.sarama]\n\"Producer.Retry.Max\" = 3\n[producer.rdkafka]\n\"batch.size\" = 1000\n[consumer.java]\n\"max.poll.records\" = 100\n[matrix]\nclient = [\"rdkafka\", \"sarama\", \"java\"]\ncommit = [\"manual-sync\"]\n";
-    let s = parse(text).unwrap();
-    let plan = crate::plan::Plan::new(&s, 1);
-    let by_client = |c: ClientKind| plan.cells.iter().find(|cell| cell.client == c).unwrap();
-    let rdkafka = by_client(ClientKind::Rdkafka);
-    assert_eq!(rdkafka.producer.get("linger.ms").map(String::as_str), Some("50"));
-    assert_eq!(rdkafka.producer.get("batch.size").map(String::as_str), Some("1000"));
-    let sarama = by_client(ClientKind::Sarama);
-    assert_eq!(sarama.producer, BTreeMap::from([("Producer.Retry.Max".to_string(), "3".to_string())]));
-    assert_eq!(sarama.acks.as_deref(), Some("all"), "the common key reaches every client");
-    let java = by_client(ClientKind::Java);
-    assert!(java.producer.is_empty());
-    assert_eq!(java.consumer.get("max.poll.records").map(String::as_str), Some("100"));
-}
-
 const EXTERNAL: &str = r#"name = "x"
 [cluster]
 kind = "external"
@@ -374,7 +357,7 @@ fn security_is_read_with_the_password_left_to_the_environment() {
     let scram = "[cluster.security]\nprotocol = \"SASL_PLAINTEXT\"\nsasl_mechanism = \"SCRAM-SHA-512\"\nusername = \"chaos\"\npassword_env = \"KC_PW\"\n";
     let s = parse(&format!("{EXTERNAL}{scram}")).unwrap();
     let security = s.cluster.external.as_ref().unwrap().security.clone().expect("security");
-    assert_eq!(security.protocol, crate::workload::security::SecurityProtocol::SaslPlaintext);
+    assert_eq!(security.protocol, crate::model::security::SecurityProtocol::SaslPlaintext);
     let sasl = security.sasl.as_ref().unwrap();
     assert_eq!((sasl.username.as_str(), sasl.password_env.as_str()), ("chaos", "KC_PW"));
     // The plan (written to every report) holds the variable's name, never a password.

@@ -8,7 +8,7 @@
 
 use super::record::{self, Decoded};
 use super::{client_config, creation_error, emit, EventSender};
-use super::security::Security;
+use crate::model::Security;
 use crate::error::{Error, Result};
 use crate::history::{Event, LogEvent, ReadEvent};
 use rdkafka::consumer::{BaseConsumer, Consumer, DefaultConsumerContext};

@@ -15,7 +15,7 @@ pub mod producer;
 pub mod protocol;
 pub mod worker_process;
 pub mod record;
-pub mod security;
+
 #[cfg(test)]
 mod tests;
 
@@ -27,7 +27,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 /// The scenario's names for these, reused so a scenario value goes to a client unchanged.
-pub use crate::scenario::{CommitMode, KeyRouting};
+pub use crate::model::{CommitMode, KeyRouting};
 pub use consumer::ConsumerConfig;
 pub use protocol::{Line as WorkerLine, Role, WorkerConfig};
 pub use worker_process::{ProducerTracker, WorkerLauncher, WorkerProcess};

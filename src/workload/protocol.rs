@@ -3,7 +3,7 @@
 //! it; the harness reads it in `worker_process`, and the Rust worker writes it.
 
 use crate::history::{PersistStatus, SendOutcome};
-use crate::scenario::{CommitMode, KeyRouting};
+use crate::model::{CommitMode, KeyRouting};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -90,7 +90,7 @@ pub struct WorkerConfig {
     /// How to authenticate (SASL, TLS), for each worker to turn into its client's settings;
     /// absent: plaintext.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub security: Option<super::security::Security>,
+    pub security: Option<crate::model::Security>,
 }
 
 fn round_robin() -> KeyRouting {

@@ -19,7 +19,7 @@ use super::protocol::{Line as WorkerLine, Role, WorkerConfig};
 use super::{emit, EventSender, TimedEvent};
 use crate::error::{Error, Result};
 use crate::history::{CommitEvent, Event, ProcessedEvent, RebalanceEvent, SendOutcome, WorkerEvent};
-use crate::scenario::ClientKind;
+use crate::model::ClientKind;
 use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::io;
@@ -82,7 +82,7 @@ impl WorkerLauncher {
         let line = shlex::try_join(words.iter().map(String::as_str))
             .map_err(|e| Error::Invalid(format!("the {client} worker's command cannot be quoted for launch: {e}")))?;
         let vars = [("command".to_string(), line)].into_iter().collect();
-        Ok((PathBuf::from("sh"), vec!["-c".into(), crate::scenario::external::fill(template, &vars)]))
+        Ok((PathBuf::from("sh"), vec!["-c".into(), crate::model::template::fill(template, &vars)]))
     }
 
     /// The program and arguments of `client`'s worker; Err says how to build a missing one.

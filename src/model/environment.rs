@@ -1,7 +1,7 @@
 //! The cluster and the topic every cell runs against, before the matrix adds its settings.
 
 use super::fault::Ability;
-use crate::workload::security::{SaslCredentials, SaslMechanism, Security, SecurityProtocol};
+use super::security::{SaslCredentials, SaslMechanism, Security, SecurityProtocol};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

@@ -67,9 +67,9 @@ impl Workload {
     /// Records per second the consumers can process and commit together in `commit` mode, None
     /// if unbounded: a synchronous commit stops the consumer for a round trip (`SYNC_COMMIT`),
     /// once per `commit_every` records at most.
-    pub fn consumer_capacity_with(&self, commit: super::CommitMode) -> Option<f64> {
+    pub fn consumer_capacity_with(&self, commit: super::commit::CommitMode) -> Option<f64> {
         let per_record = self.processing.as_secs_f64()
-            + if commit == super::CommitMode::ManualSync || commit == super::CommitMode::BeforeProcess {
+            + if commit == super::commit::CommitMode::ManualSync || commit == super::commit::CommitMode::BeforeProcess {
                 SYNC_COMMIT.as_secs_f64() / self.commit_every.max(1) as f64
             } else {
                 0.0

@@ -6,7 +6,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::str::FromStr;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, strum::EnumCount)]
 #[serde(rename_all = "lowercase")]
 pub enum FaultActionKind {
     /// SIGKILL; healed by starting it again.
@@ -27,6 +27,45 @@ pub enum FaultActionKind {
     PowerLossControl,
 }
 
+/// How a client process on this machine (a producer or consumer worker) takes an action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientFault {
+    /// SIGKILL.
+    Kill,
+    /// SIGTERM: the worker closes its client as an application would.
+    Stop,
+    /// SIGSTOP (healed by SIGCONT).
+    Pause,
+}
+
+/// One fault action, everything the layers above need to know of it. `FaultActionKind::row` is
+/// the one table: a new action is one row there, and the compiler sends you to the few
+/// places that do it (the container cluster's operation, for instance).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ActionRow {
+    /// As written in scenarios and histories.
+    pub name: &'static str,
+    /// What a cluster must be able to do to break a node this way, and to heal it again (the
+    /// hook names of an external cluster).
+    pub breaks: Ability,
+    pub heals: Ability,
+    /// The heal as a verb ("restart") and both in the past tense, for reports.
+    pub heal_verb: &'static str,
+    pub past: &'static str,
+    pub healed: &'static str,
+    /// How a producer or consumer takes it, or why it cannot.
+    pub on_client: Result<ClientFault, &'static str>,
+    /// Whether its victims go down (and come back) together whatever their number: a power
+    /// cut hits a rack at once.
+    pub together: bool,
+    /// Whether a container cluster must put the brokers' log directories on the filesystem that
+    /// can forget (which needs /dev/fuse and CAP_SYS_ADMIN in those containers, and only there).
+    pub forgetful_disk: bool,
+}
+
+const NOT_ISOLATED: &str = "clients run on this machine and cannot be isolated; kill, stop or pause them instead";
+const NO_POWER: &str = "a power loss is a broker's (its unsynced log writes); kill the client instead";
+
 impl FaultActionKind {
     pub const ALL: [FaultActionKind; 6] = [
         FaultActionKind::Kill,
@@ -37,63 +76,66 @@ impl FaultActionKind {
         FaultActionKind::PowerLossControl,
     ];
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FaultActionKind::Kill => "kill",
-            FaultActionKind::Stop => "stop",
-            FaultActionKind::Pause => "pause",
-            FaultActionKind::Isolate => "isolate",
-            FaultActionKind::PowerLoss => "power-loss",
-            FaultActionKind::PowerLossControl => "power-loss-control",
-        }
+    /// The table of actions: one row each.
+    pub const fn row(self) -> ActionRow {
+        use FaultActionKind as A;
+        let restart = ("restart", "restarted");
+        let (name, breaks, heals, (heal_verb, healed), past, on_client, together) = match self {
+            A::Kill => ("kill", Ability::Kill, Ability::Restart, restart, "killed", Ok(ClientFault::Kill), false),
+            A::Stop => ("stop", Ability::Stop, Ability::Restart, restart, "stopped", Ok(ClientFault::Stop), false),
+            A::Pause => ("pause", Ability::Pause, Ability::Resume, ("resume", "resumed"), "paused", Ok(ClientFault::Pause), false),
+            A::Isolate => ("isolate", Ability::Isolate, Ability::Heal, ("reconnect", "reconnected"), "isolated", Err(NOT_ISOLATED), false),
+            A::PowerLoss => ("power-loss", Ability::PowerLoss, Ability::Restart, restart, "lost power", Err(NO_POWER), true),
+            A::PowerLossControl => {
+                ("power-loss-control", Ability::PowerLossControl, Ability::Restart, restart, "killed (control, cache kept)", Err(NO_POWER), true)
+            }
+        };
+        let forgetful_disk = matches!(self, A::PowerLoss | A::PowerLossControl);
+        ActionRow { name, breaks, heals, heal_verb, past, healed, on_client, together, forgetful_disk }
     }
 
-    /// Whether a container cluster must put the brokers' log directories on the filesystem that
-    /// can forget (which needs /dev/fuse and CAP_SYS_ADMIN in those containers, and only there).
+    pub fn as_str(self) -> &'static str {
+        self.row().name
+    }
+
     pub fn needs_forgetful_disk(self) -> bool {
-        matches!(self, FaultActionKind::PowerLoss | FaultActionKind::PowerLossControl)
+        self.row().forgetful_disk
     }
 
     /// The verb of the heal: "restart", "resume", "reconnect".
     pub fn heal_verb(self) -> &'static str {
-        match self {
-            FaultActionKind::Kill | FaultActionKind::Stop | FaultActionKind::PowerLoss | FaultActionKind::PowerLossControl => "restart",
-            FaultActionKind::Pause => "resume",
-            FaultActionKind::Isolate => "reconnect",
-        }
+        self.row().heal_verb
     }
 
-    /// What a cluster must be able to do to break a node this way, and to heal it again. A
-    /// cluster offers abilities (a container cluster all of them, an external one those it has a
-    /// hook for); `check` rejects a node fault whose two abilities the chosen cluster lacks.
+    /// The two abilities a cluster needs for it: to break, and to heal. `check` rejects a node
+    /// fault whose two abilities the chosen cluster lacks.
     pub fn abilities(self) -> (Ability, Ability) {
-        match self {
-            FaultActionKind::Kill => (Ability::Kill, Ability::Restart),
-            FaultActionKind::Stop => (Ability::Stop, Ability::Restart),
-            FaultActionKind::Pause => (Ability::Pause, Ability::Resume),
-            FaultActionKind::Isolate => (Ability::Isolate, Ability::Heal),
-            FaultActionKind::PowerLoss => (Ability::PowerLoss, Ability::Restart),
-            FaultActionKind::PowerLossControl => (Ability::PowerLossControl, Ability::Restart),
-        }
+        let row = self.row();
+        (row.breaks, row.heals)
     }
 
     /// Whether the runner can apply this action to this kind of target: the one table `check`
     /// and the runner agree on. Brokers and controllers (containers) take every action; producers
-    /// and consumers are worker processes on this machine (kill = SIGKILL, stop = SIGTERM,
-    /// pause = SIGSTOP), which cannot be cut from a network of their own.
+    /// and consumers are worker processes on this machine, which take what `on_client` says.
     pub fn applies_to(self, target: FaultTargetKind) -> Result<(), String> {
-        use FaultActionKind as A;
         use FaultTargetKind as T;
-        match (self, target) {
-            (_, T::Leader | T::Followers | T::Controller | T::Broker | T::Brokers | T::AllBrokers | T::RandomBroker) => Ok(()),
-            (A::Kill | A::Stop | A::Pause, T::Consumer | T::Producer) => Ok(()),
-            (A::Isolate, T::Consumer | T::Producer) => {
-                Err("clients run on this machine and cannot be isolated; kill, stop or pause them instead".into())
-            }
-            (A::PowerLoss | A::PowerLossControl, T::Consumer | T::Producer) => {
-                Err("a power loss is a broker's (its unsynced log writes); kill the client instead".into())
-            }
+        match target {
+            T::Leader | T::Followers | T::Controller | T::Broker | T::Brokers | T::AllBrokers | T::RandomBroker => Ok(()),
+            T::Consumer | T::Producer => self.row().on_client.map(|_| ()).map_err(String::from),
         }
+    }
+}
+
+// `ALL` is written by hand; these make a variant missing from it a compile error.
+const _: () = assert!(FaultActionKind::ALL.len() == <FaultActionKind as strum::EnumCount>::COUNT);
+const _: () = assert!(Ability::ALL.len() == <Ability as strum::EnumCount>::COUNT);
+
+/// `a, b or c`.
+fn or_list<const N: usize>(names: [&str; N]) -> String {
+    match names.split_last() {
+        Some((last, [])) => last.to_string(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
     }
 }
 
@@ -110,13 +152,13 @@ impl FromStr for FaultActionKind {
         FaultActionKind::ALL
             .into_iter()
             .find(|a| a.as_str() == s)
-            .ok_or_else(|| format!("unknown fault action \"{s}\"; use kill, stop, pause, isolate, power-loss or power-loss-control"))
+            .ok_or_else(|| format!("unknown fault action \"{s}\"; use {}", or_list(FaultActionKind::ALL.map(FaultActionKind::as_str))))
     }
 }
 
 /// One thing a cluster can do to a node: a fault or the heal of one. The names are the hook
 /// names of an external cluster (`[cluster.hooks] kill = "..."`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, strum::EnumCount)]
 #[serde(rename_all = "lowercase")]
 pub enum Ability {
     Kill,
@@ -170,10 +212,7 @@ impl Ability {
 
     /// Whether this ability breaks a node (rather than healing one).
     pub fn breaks(self) -> bool {
-        match self {
-            Ability::Kill | Ability::Stop | Ability::Pause | Ability::Isolate | Ability::PowerLoss | Ability::PowerLossControl => true,
-            Ability::Restart | Ability::Resume | Ability::Heal => false,
-        }
+        self.action_it_breaks().is_some()
     }
 }
 
@@ -188,7 +227,7 @@ impl FromStr for Ability {
 
     fn from_str(s: &str) -> Result<Ability, String> {
         Ability::ALL.into_iter().find(|a| a.as_str() == s).ok_or_else(|| {
-            format!("unknown hook \"{s}\"; use kill, stop, restart, pause, resume, isolate, heal, power-loss or power-loss-control")
+            format!("unknown hook \"{s}\"; use {}", or_list(Ability::ALL.map(Ability::as_str)))
         })
     }
 }
@@ -645,6 +684,25 @@ pub const NO_FAULT: &str = "none";
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_action_is_one_row_named_alike_everywhere() {
+        for action in FaultActionKind::ALL {
+            let row = action.row();
+            assert_eq!(serde_json::to_value(action).unwrap(), row.name, "serde and the table agree");
+            assert_eq!(row.name.parse::<FaultActionKind>(), Ok(action));
+            assert_eq!(row.breaks.action_it_breaks(), Some(action));
+            assert!(row.breaks.breaks() && !row.heals.breaks(), "{action}");
+            assert!(Ability::ALL.contains(&row.heals));
+        }
+        for ability in Ability::ALL {
+            assert_eq!(serde_json::to_value(ability).unwrap(), ability.as_str());
+        }
+        let unknown = "crash".parse::<FaultActionKind>().unwrap_err();
+        assert!(unknown.ends_with("use kill, stop, pause, isolate, power-loss or power-loss-control"), "{unknown}");
+        assert_eq!(FaultActionKind::Isolate.applies_to(FaultTargetKind::Consumer), Err(NOT_ISOLATED.to_string()));
+        assert_eq!(FaultActionKind::Pause.row().on_client, Ok(ClientFault::Pause));
+    }
 
     fn bounds() -> TargetBounds {
         TargetBounds {

@@ -1,0 +1,23 @@
+//! The shared vocabulary, below every other module: what a fault, a client, a commit mode, a
+//! count or a cluster's security is. Nothing here imports the rest of the crate (the layer test
+//! in `tests/layers.rs` keeps it so); everything above names these words and matches their
+//! tables exhaustively, so that a new row makes the compiler point at every place that must say
+//! what it means.
+
+pub mod client;
+pub mod commit;
+pub mod count;
+pub mod environment;
+pub mod fault;
+pub mod security;
+pub mod suggest;
+pub mod template;
+pub mod workload;
+
+pub use client::ClientKind;
+pub use commit::CommitMode;
+pub use count::{Count, Counts};
+pub use environment::{Cluster, External, Topic};
+pub use fault::{Ability, Fault, FaultActionKind, FaultStep, FaultTarget, FaultTargetKind, Trigger, NO_FAULT};
+pub use security::{SaslCredentials, SaslMechanism, Security, SecurityProtocol};
+pub use workload::{KeyRouting, Workload};

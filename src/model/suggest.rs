@@ -1,0 +1,13 @@
+//! `did you mean`: the nearest known name to a misspelt one.
+
+/// `; did you mean "lost"?` for the candidate nearest to `name` by edit distance, when it is near
+/// enough (a third of the name, 1 to 4 edits); empty otherwise.
+pub fn did_you_mean<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> String {
+    let limit = (name.len() / 3).clamp(1, 4);
+    candidates
+        .map(|c| (strsim::levenshtein(name, c), c))
+        .filter(|(d, _)| *d <= limit)
+        .min()
+        .map(|(_, c)| format!("; did you mean \"{c}\"?"))
+        .unwrap_or_default()
+}
