@@ -83,14 +83,26 @@ fn describe(cluster: &ContainerCluster) {
 }
 
 pub async fn smoke(args: ImageArgs) -> Result<i32> {
-    let spec = spec_from(&args, 3);
+    let mut spec = spec_from(&args, 3);
+    // Power loss is verified too where it can be: the log directories on the filesystem that
+    // forgets, which needs /dev/fuse and the kafka-chaos-lazyfs binary.
+    let lazyfs = crate::cluster::power::fuse_device().and_then(|()| {
+        let launcher = crate::workload::WorkerLauncher::current_exe().map_err(|e| e.to_string())?;
+        crate::cluster::power::lazyfs_binary(&launcher.workers_dir).map_err(|e| e.to_string())
+    });
+    if let Err(why) = &lazyfs {
+        println!("power-loss will be skipped: {why}");
+    }
+    spec.lazyfs = lazyfs.ok();
+    let forgetful_disk = spec.lazyfs.is_some();
     println!("cluster smoke: 3 brokers, Kafka {}", spec.kafka_version);
     let run_id = Arc::new(std::sync::Mutex::new(String::new()));
     let seen_run = run_id.clone();
     let outcome = with_cluster(&spec, |cluster: Arc<ContainerCluster>| async move {
         *seen_run.lock().unwrap() = cluster.run_id.clone();
         print_step("boot", &format!("{} brokers ready, image {}", cluster.nodes.len(), cluster.image), cluster.boot_time);
-        smoke::run(&cluster, |s| print_step(&s.name, &s.observed, s.took)).await
+        let skipped = |name: &str, why: &str| println!("skip {name:<16} {why}");
+        smoke::run(&cluster, forgetful_disk, |s| print_step(&s.name, &s.observed, s.took), skipped).await
     })
     .await;
     let run_id = run_id.lock().unwrap().clone();
