@@ -15,7 +15,7 @@ LAZYFS := lazyfs/target/kafka-chaos-lazyfs
 HOST_TRIPLE := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
 LAZYFS_CARGO := cd lazyfs && RUSTFLAGS="-C target-feature=+crt-static" $(CARGO)
 
-.PHONY: demo test engine image versions-images deps build workers worker-tests lazyfs lazyfs-tests unit clean-containers
+.PHONY: demo test engine image versions-images deps build workers worker-tests lazyfs lazyfs-tests unit clean-containers known-keys
 
 # Every cluster operation verified, then the smoke scenario: two cells, reports in reports/latest.
 demo: engine image build
@@ -79,3 +79,7 @@ unit: deps
 
 clean-containers: build
 	$(BIN) clean
+
+# Regenerate the tables of src/scenario/known_keys.rs (tools/known-keys/; python3, java, mvn).
+known-keys:
+	python3 tools/known-keys/gen.py --kafka-version $(KAFKA_VERSION)

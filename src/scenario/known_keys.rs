@@ -1,15 +1,17 @@
 //! The configuration names a scenario may use, generated from the authoritative sources so that a
-//! typo is caught before any container starts. Do not edit the tables by hand; regenerate them.
+//! typo is caught before any container starts. Do not edit the tables by hand: regenerate them
+//! with `make known-keys` (tools/known-keys/), which rewrites only the bodies of the three
+//! `pub static` tables; the rest of this file is hand-written.
 //!
-//! How this file was generated:
+//! The sources:
 //! - `CLIENT_PROPERTIES`: every row of librdkafka's `CONFIGURATION.md` (global and topic sections)
 //!   vendored in `rdkafka-sys-4.10.0+2.12.1/librdkafka/` (librdkafka 2.12.1). Column 1 is the name,
 //!   column 2 (`C/P`) the role (`P` producer, `C` consumer, `*` both), column 3 the range or enum
 //!   values, and `*Type: ...*` in the description the kind. A name listed in both sections is merged
-//!   (roles united, enum values united).
-//! - `TOPIC_CONFIGS` and `BROKER_CONFIGS`: dumped with a few lines of Java run against the Kafka
-//!   4.4.0 jars in `~/.m2/repository/org/apache/kafka/` (classpath: every jar under `~/.m2`):
-//!   `org.apache.kafka.storage.internals.log.LogConfig.configNames()` minus the `internal.*`
+//!   (roles united, enum values united, ranges united).
+//! - `TOPIC_CONFIGS` and `BROKER_CONFIGS`: dumped by `tools/known-keys/DumpConfigs.java` run
+//!   against the Kafka 4.4.0 broker jars (`docker/pom.xml`, as `docker/build-image.sh` fetches
+//!   them): `org.apache.kafka.storage.internals.log.LogConfig.configNames()` minus the `internal.*`
 //!   names for topics, and `kafka.server.KafkaConfig.configDef().names()` for brokers (the full
 //!   list, 379 names). A 4.4 name unknown to an older broker is only logged by that broker.
 
