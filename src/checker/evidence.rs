@@ -11,7 +11,7 @@ use crate::history::{
     CellEvent, DrainEvent, Event, FaultEvent, FaultPhase, ReadEvent, StepEvent, StepState,
 };
 use crate::history_reader::LinePosition;
-use crate::model::{FaultStep, FaultTarget, FaultTargetKind};
+use crate::model::{FaultStep, FaultTarget, FaultTargetKind, NodeKind};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -465,17 +465,12 @@ fn outage(cell: &CellEvent, steps: &[StepEvidence]) -> Outage {
     let downs: Vec<Down> = steps
         .iter()
         .flat_map(|s| s.victims.iter())
-        .filter(|v| v.target.starts_with("broker-") || v.target.starts_with("controller-"))
+        .filter(|v| NodeKind::parse(&v.target).is_some())
         .filter_map(|v| v.applied_ms.map(|from| Down { node: v.target.clone(), from, to: v.healed_ms }))
         .collect();
-    let is_voter = |node: &str| {
-        if cell.controllers == 0 {
-            node.starts_with("broker-")
-        } else {
-            node.starts_with("controller-")
-        }
-    };
-    let max_brokers_down = most_at_once(downs.iter().filter(|d| d.node.starts_with("broker-")));
+    let kind = |node: &str| NodeKind::parse(node).map(|(kind, _)| kind);
+    let is_voter = |node: &str| kind(node) == Some(if cell.controllers == 0 { NodeKind::Broker } else { NodeKind::Controller });
+    let max_brokers_down = most_at_once(downs.iter().filter(|d| kind(&d.node) == Some(NodeKind::Broker)));
     let voters = if cell.controllers == 0 { cell.brokers } else { cell.controllers } as u32;
     let may_lose = voters - (voters / 2 + 1);
     let quorum_lost = above(downs.iter().filter(|d| is_voter(&d.node)), may_lose);

@@ -199,7 +199,7 @@ impl Cluster for ExternalCluster {
     }
 
     fn node_label(&self, id: i32) -> String {
-        format!("broker-{id}")
+        crate::model::NodeKind::Broker.label(id)
     }
 
     fn broker_ids(&self) -> Vec<i32> {

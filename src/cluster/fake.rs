@@ -43,7 +43,7 @@ impl Cluster for FakeCluster {
     }
 
     fn node_label(&self, id: i32) -> String {
-        format!("broker-{id}")
+        crate::model::NodeKind::Broker.label(id)
     }
 
     fn broker_ids(&self) -> Vec<i32> {

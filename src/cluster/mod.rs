@@ -31,7 +31,7 @@ use testcontainers::{ContainerAsync, GenericImage, ImageExt};
 pub use external::ExternalCluster;
 pub use interface::{heal_all, Cluster, Observed};
 pub use topology::{PartitionState, Topology};
-use crate::model::{Ability, FaultActionKind};
+use crate::model::{Ability, FaultActionKind, NodeKind};
 use crate::model::security::{SaslCredentials, Security, SecurityProtocol};
 
 /// The newest Kafka 4.x release on Maven Central that the offline image recipe was verified with.
@@ -125,8 +125,8 @@ impl Node {
     /// The name used in histories and reports: `broker-2`, `controller-1001`.
     pub fn label(&self) -> String {
         match self.role {
-            NodeRole::Controller => format!("controller-{}", self.id),
-            _ => format!("broker-{}", self.id),
+            NodeRole::Controller => NodeKind::Controller.label(self.id),
+            _ => NodeKind::Broker.label(self.id),
         }
     }
 

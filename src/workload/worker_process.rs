@@ -20,6 +20,7 @@ use super::{emit, EventSender, TimedEvent};
 use crate::error::{Error, Result};
 use crate::history::{CommitEvent, Event, ProcessedEvent, RebalanceEvent, SendOutcome, WorkerEvent};
 use crate::model::ClientKind;
+use nix::sys::signal::Signal;
 use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::io;
@@ -412,7 +413,7 @@ impl WorkerProcess {
             return Ok(());
         }
         *running.state.ending.lock().unwrap() = Some((Ending::Killed, Instant::now()));
-        signal(running, libc::SIGKILL);
+        signal(running, Signal::SIGKILL);
         let _ = running.phase.wait_for(|p| p.exited).await;
         Ok(())
     }
@@ -430,10 +431,10 @@ impl WorkerProcess {
             // SIGTERM would end the local ssh or kubectl, not the worker, and cut off its last
             // lines; the end of its stdin reaches the worker itself.
             Some(_) => drop(running.stdin.take()),
-            None => signal(running, libc::SIGTERM),
+            None => signal(running, Signal::SIGTERM),
         }
         if running.stopped {
-            signal(running, libc::SIGCONT);
+            signal(running, Signal::SIGCONT);
             running.stopped = false;
         }
         if tokio::time::timeout(timeout, running.phase.wait_for(|p| p.exited)).await.is_ok() {
@@ -444,7 +445,7 @@ impl WorkerProcess {
             Event::note(format!("{role} {id} did not stop within {} s of SIGTERM; killing it", timeout.as_secs())),
         );
         *running.state.ending.lock().unwrap() = Some((Ending::Killed, Instant::now()));
-        signal(running, libc::SIGKILL);
+        signal(running, Signal::SIGKILL);
         let _ = running.phase.wait_for(|p| p.exited).await;
         Ok(())
     }
@@ -490,7 +491,7 @@ impl WorkerProcess {
         if running.phase.borrow().exited {
             return Err(Error::infra(format!("{role} {id} has exited; there is nothing to pause")));
         }
-        signal(running, libc::SIGSTOP);
+        signal(running, Signal::SIGSTOP);
         running.stopped = true;
         let pid = running.pid;
         wait_stopped(pid, true).await.map_err(|_| {
@@ -504,7 +505,7 @@ impl WorkerProcess {
         if running.phase.borrow().exited {
             return Ok(());
         }
-        signal(running, libc::SIGCONT);
+        signal(running, Signal::SIGCONT);
         running.stopped = false;
         let pid = running.pid;
         wait_stopped(pid, false).await.map_err(|_| {
@@ -593,17 +594,17 @@ impl Drop for WorkerProcess {
     fn drop(&mut self) {
         if let Some(running) = &self.running {
             if !running.phase.borrow().exited {
-                signal(running, libc::SIGKILL);
+                signal(running, Signal::SIGKILL);
             }
         }
     }
 }
 
-fn signal(running: &Running, sig: libc::c_int) {
+fn signal(running: &Running, sig: Signal) {
     // A reaped pid may belong to another process by now: never signal it.
     if !running.state.reaped.load(Ordering::SeqCst) {
-        // SAFETY: plain kill(2) on our own child's pid.
-        unsafe { libc::kill(running.pid as libc::pid_t, sig) };
+        // An error means the process is gone already, which its reaper reports.
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(running.pid as i32), sig);
     }
 }
 
