@@ -14,6 +14,9 @@ pub mod fake;
 pub mod faults;
 pub mod image;
 pub mod interface;
+mod as_cluster;
+mod lifecycle;
+mod node_env;
 pub mod power;
 pub mod quorum;
 pub mod topology;
@@ -31,6 +34,9 @@ use testcontainers::{ContainerAsync, GenericImage, ImageExt};
 pub use external::ExternalCluster;
 pub use interface::{heal_all, Cluster, Observed};
 pub use topology::{PartitionState, Topology};
+pub use lifecycle::{interrupted, with_cluster, with_external};
+use node_env::{bootstrap_of, cluster_id, container_request, plan_nodes};
+pub use node_env::property_env_name;
 use crate::model::{Ability, FaultActionKind, NodeKind};
 use crate::model::security::{SaslCredentials, Security, SecurityProtocol};
 
@@ -311,78 +317,6 @@ impl ContainerCluster {
     }
 }
 
-#[async_trait::async_trait]
-impl Cluster for ContainerCluster {
-    fn describe(&self) -> String {
-        format!("containers, image {}", self.image)
-    }
-
-    fn bootstrap_servers(&self) -> String {
-        bootstrap_of(&self.nodes)
-    }
-
-    fn security(&self) -> Option<&Security> {
-        self.security.as_ref()
-    }
-
-    fn node_label(&self, id: i32) -> String {
-        self.node(id).map(|n| n.label()).unwrap_or_else(|_| format!("node-{id}"))
-    }
-
-    fn broker_ids(&self) -> Vec<i32> {
-        self.brokers().map(|n| n.id).collect()
-    }
-
-    fn voters(&self) -> Vec<i32> {
-        self.nodes.iter().filter(|n| n.role != NodeRole::Broker).map(|n| n.id).collect()
-    }
-
-    fn can(&self, _: Ability) -> bool {
-        true
-    }
-
-    async fn perform(&self, ability: Ability, id: i32) -> Result<Observed> {
-        let took = match ability {
-            Ability::Kill => self.kill(id).await?,
-            Ability::Stop => self.stop(id).await?,
-            Ability::Restart => return self.restart(id).await,
-            Ability::Pause => self.pause(id).await?,
-            Ability::Resume => return self.resume(id).await,
-            Ability::Isolate => self.isolate(id).await?,
-            Ability::Heal => return self.heal(id).await,
-            Ability::PowerLoss => return self.power_loss(id, true).await,
-            Ability::PowerLossControl => return self.power_loss(id, false).await,
-        };
-        Ok(Observed { took, how: String::new(), ..Observed::default() })
-    }
-
-    fn faulted(&self) -> Vec<(i32, FaultActionKind)> {
-        self.faulted_states()
-            .into_iter()
-            .filter_map(|(id, state)| {
-                let action = match state {
-                    NodeState::Running => return None,
-                    NodeState::Faulted(action) => action,
-                    NodeState::SigStopped => FaultActionKind::Pause,
-                };
-                Some((id, action))
-            })
-            .collect()
-    }
-
-    async fn active_controller(&self) -> Result<i32> {
-        ContainerCluster::active_controller(self).await
-    }
-
-    async fn check_health(&self) -> std::result::Result<(), String> {
-        ContainerCluster::check_health(self).await
-    }
-
-    fn topology(&self) -> Result<Topology> {
-        self.running_topology()
-    }
-}
-
 /// Why a node did not start, with its exit code and the last lines it wrote to stdout and stderr.
 async fn start_failure(docker: &Docker, node: &Node, why: &str) -> Error {
     let exit = match docker.inspect_container(&node.container, None).await {
@@ -397,284 +331,6 @@ async fn start_failure(docker: &Docker, node: &Node, why: &str) -> Error {
     Error::infra(format!("{} did not start{exit}: {why}{tail}", node.label()))
 }
 
-/// Start a cluster, run `body` on it, and remove everything of the run afterwards, whatever
-/// happened: success, error, Ctrl-C/SIGTERM (Error::Interrupted) or a panic in `body`.
-pub async fn with_cluster<F, Fut, T>(spec: &ClusterSpec, body: F) -> Result<T>
-where
-    F: FnOnce(Arc<ContainerCluster>) -> Fut,
-    Fut: std::future::Future<Output = Result<T>> + Send + 'static,
-    T: Send + 'static,
-{
-    let docker = docker::connect().await?;
-    let run_id = docker::new_run_id();
-    let outcome = guarded(async { Ok(Arc::new(ContainerCluster::start(&docker, spec, &run_id).await?)) }, body).await;
-    let removed = docker::remove_labelled(&docker, Some(&run_id)).await;
-    match (&outcome, removed) {
-        (_, Ok(r)) => tracing::info!(run = %run_id, containers = r.containers.len(), networks = r.networks.len(), "removed the run's containers"),
-        (Ok(_), Err(e)) => return Err(e),
-        (Err(_), Err(e)) => eprintln!("warning: clean-up failed: {e}; run `kafka-chaos clean --run {run_id}`"),
-    }
-    outcome
-}
-
-/// Connect to an external cluster, run `body` on it, and afterwards delete every topic the
-/// harness created there and did not delete, whatever happened. Nothing else is touched.
-pub async fn with_external<F, Fut, T>(spec: &crate::model::environment::External, body: F) -> Result<T>
-where
-    F: FnOnce(Arc<ExternalCluster>) -> Fut,
-    Fut: std::future::Future<Output = Result<T>> + Send + 'static,
-    T: Send + 'static,
-{
-    let held: std::sync::Mutex<Option<Arc<ExternalCluster>>> = std::sync::Mutex::new(None);
-    let connect = async {
-        let cluster = Arc::new(ExternalCluster::connect(spec).await?);
-        *held.lock().unwrap() = Some(cluster.clone());
-        Ok(cluster)
-    };
-    let outcome = guarded(connect, body).await;
-    let cluster = held.lock().unwrap().take();
-    if let Some(cluster) = cluster {
-        cluster.remove_own_topics().await;
-    }
-    outcome
-}
-
-/// Get a cluster, then run `body` on it as a task, ending early on Ctrl-C or SIGTERM (with
-/// Error::Interrupted) and turning a panic into an error. Clean-up is the caller's.
-async fn guarded<C, G, F, Fut, T>(get: G, body: F) -> Result<T>
-where
-    G: std::future::Future<Output = Result<Arc<C>>>,
-    F: FnOnce(Arc<C>) -> Fut,
-    Fut: std::future::Future<Output = Result<T>> + Send + 'static,
-    T: Send + 'static,
-{
-    // One listener for the whole run: a signal that arrives between two listeners would be lost.
-    let interrupt = interrupted();
-    tokio::pin!(interrupt);
-    let cluster = tokio::select! {
-        got = get => got?,
-        _ = &mut interrupt => return Err(Error::Interrupted),
-    };
-    let mut task = tokio::spawn(body(cluster));
-    tokio::select! {
-        joined = &mut task => match joined {
-            Ok(result) => result,
-            Err(e) => Err(Error::infra(format!("internal error (a bug; please report it): {e}"))),
-        },
-        _ = &mut interrupt => {
-            task.abort();
-            Err(Error::Interrupted)
-        }
-    }
-}
-
-/// Resolves on Ctrl-C (SIGINT) or SIGTERM.
-pub async fn interrupted() {
-    use tokio::signal::unix::{signal, SignalKind};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
-}
-
-fn plan_nodes(spec: &ClusterSpec, run_id: &str) -> Result<Vec<Node>> {
-    let combined = spec.controllers == 0;
-    let mut nodes = Vec::new();
-    for id in 1..=spec.brokers as i32 {
-        nodes.push(Node {
-            id,
-            role: if combined { NodeRole::Combined } else { NodeRole::Broker },
-            container: format!("kafka-chaos-{run_id}-broker-{id}"),
-            host_port: Some(docker::free_port()?),
-        });
-    }
-    for k in 0..spec.controllers as i32 {
-        let id = FIRST_CONTROLLER_ID + k;
-        nodes.push(Node {
-            id,
-            role: NodeRole::Controller,
-            container: format!("kafka-chaos-{run_id}-controller-{id}"),
-            host_port: None,
-        });
-    }
-    Ok(nodes)
-}
-
-fn bootstrap_of(nodes: &[Node]) -> String {
-    nodes
-        .iter()
-        .filter_map(|n| n.host_port.map(|p| format!("127.0.0.1:{p}")))
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-/// The environment for one node, in the official image's contract: every `KAFKA_FOO_BAR` becomes
-/// `foo.bar` in server.properties.
-fn node_env(node: &Node, nodes: &[Node], spec: &ClusterSpec, cluster_id: &str) -> Vec<(String, String)> {
-    let voters = nodes
-        .iter()
-        .filter(|n| n.role != NodeRole::Broker)
-        .map(|n| format!("{}@{}:{CONTROLLER_PORT}", n.id, n.container))
-        .collect::<Vec<_>>()
-        .join(",");
-    let brokers = spec.brokers as usize;
-    let mut props: BTreeMap<String, String> = BTreeMap::new();
-    let mut set = |k: &str, v: String| {
-        props.insert(k.to_string(), v);
-    };
-    set("node.id", node.id.to_string());
-    set("controller.quorum.voters", voters);
-    set("controller.listener.names", "CONTROLLER".into());
-    set("listener.security.protocol.map", "INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT,EXTERNAL:PLAINTEXT".into());
-    set("log.dirs", power::LOG_DIR.into());
-    set("auto.create.topics.enable", "false".into());
-    set("group.initial.rebalance.delay.ms", "0".into());
-    set("offsets.topic.replication.factor", brokers.min(3).to_string());
-    set("transaction.state.log.replication.factor", brokers.min(3).to_string());
-    set("transaction.state.log.min.isr", brokers.min(2).to_string());
-    match node.role {
-        NodeRole::Controller => {
-            set("process.roles", "controller".into());
-            set("listeners", format!("CONTROLLER://:{CONTROLLER_PORT}"));
-        }
-        role => {
-            let port = node.host_port.unwrap_or(EXTERNAL_PORT);
-            set("process.roles", if role == NodeRole::Combined { "broker,controller" } else { "broker" }.into());
-            let listeners = if role == NodeRole::Combined {
-                format!("INTERNAL://:{INTERNAL_PORT},CONTROLLER://:{CONTROLLER_PORT},EXTERNAL://:{EXTERNAL_PORT}")
-            } else {
-                format!("INTERNAL://:{INTERNAL_PORT},EXTERNAL://:{EXTERNAL_PORT}")
-            };
-            set("listeners", listeners);
-            set(
-                "advertised.listeners",
-                format!("INTERNAL://{}:{INTERNAL_PORT},EXTERNAL://127.0.0.1:{port}", node.container),
-            );
-            set("inter.broker.listener.name", "INTERNAL".into());
-        }
-    }
-    if let Some(user) = &spec.sasl_plain {
-        // Only the client listener authenticates; brokers and controllers talk plaintext.
-        set("listener.security.protocol.map", "INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT,EXTERNAL:SASL_PLAINTEXT".into());
-        set("sasl.enabled.mechanisms", "PLAIN".into());
-        set(
-            "listener.name.external.plain.sasl.jaas.config",
-            format!("org.apache.kafka.common.security.plain.PlainLoginModule required user_{}=\"{}\";", user.username, user.password),
-        );
-    }
-    for (k, v) in &spec.broker_config {
-        set(k, v.clone());
-    }
-    let mut env: Vec<(String, String)> = props.into_iter().map(|(k, v)| (property_env_name(&k), v)).collect();
-    env.push(("CLUSTER_ID".into(), cluster_id.to_string()));
-    env.push(("KAFKA_HEAP_OPTS".into(), "-Xmx512m -Xms512m".into()));
-    // Peers find a restarted or reconnected node by name; its address may change, so the JVM
-    // must not cache name lookups (it caches for 30 s by default).
-    env.push(("KAFKA_OPTS".into(), "-Dsun.net.inetaddr.ttl=0 -Dsun.net.inetaddr.negative.ttl=0".into()));
-    env
-}
-
-/// `foo.bar_baz-qux` -> `KAFKA_FOO_BAR__BAZ___QUX`: the inverse of the image's mapping.
-pub fn property_env_name(property: &str) -> String {
-    let mut name = String::from("KAFKA_");
-    for c in property.chars() {
-        match c {
-            '.' => name.push('_'),
-            '_' => name.push_str("__"),
-            '-' => name.push_str("___"),
-            c => name.push(c.to_ascii_uppercase()),
-        }
-    }
-    name
-}
-
-#[allow(clippy::too_many_arguments)]
-fn container_request(
-    image: &str,
-    node: &Node,
-    nodes: &[Node],
-    spec: &ClusterSpec,
-    network: &str,
-    run_id: &str,
-    cluster_id: &str,
-    handover: Option<&[String]>,
-) -> testcontainers::ContainerRequest<GenericImage> {
-    let image = image::ImageRef::parse(image);
-    let mut generic = GenericImage::new(image.name, image.tag);
-    // Every node, dedicated controllers too: `power-loss` may hit the target `controller`.
-    let forgetful = spec.lazyfs.as_ref().zip(handover);
-    if forgetful.is_some() {
-        generic = generic.with_entrypoint("/bin/sh");
-    }
-    let mut request = generic
-        .with_container_name(&node.container)
-        .with_network(network)
-        .with_label(RUN_LABEL, run_id)
-        .with_label("kafka-chaos.node", node.label())
-        .with_startup_timeout(STARTUP_TIMEOUT);
-    for (k, v) in node_env(node, nodes, spec, cluster_id) {
-        request = request.with_env_var(k, v);
-    }
-    if let Some(port) = node.host_port {
-        request = request.with_mapped_port(port, ContainerPort::Tcp(EXTERNAL_PORT));
-    }
-    if let Some((lazyfs, handover)) = forgetful {
-        let args = ["-c".to_string(), power::entrypoint_script(), "kafka-chaos-power-entrypoint".into()];
-        request = request
-            .with_cmd(args.into_iter().chain(handover.iter().cloned()))
-            .with_mount(
-                testcontainers::core::Mount::bind_mount(lazyfs.display().to_string(), power::LAZYFS_IN_CONTAINER)
-                    .with_access_mode(testcontainers::core::AccessMode::ReadOnly),
-            )
-            // FUSE needs its device and CAP_SYS_ADMIN to mount; nothing more, never privileged.
-            // The official image runs as an unprivileged user, who cannot mount.
-            .with_cap_add("SYS_ADMIN")
-            .with_user("0");
-    }
-    // One modifier: a later one would replace it.
-    let fuse = forgetful.is_some();
-    request.with_host_config_modifier(move |host| {
-        // Never expose a broker beyond this machine.
-        for bindings in host.port_bindings.iter_mut().flat_map(|m| m.values_mut()).flatten() {
-            for binding in bindings.iter_mut() {
-                binding.host_ip = Some("127.0.0.1".into());
-            }
-        }
-        if fuse {
-            host.devices.get_or_insert_with(Vec::new).push(testcontainers::bollard::models::DeviceMapping {
-                path_on_host: Some("/dev/fuse".into()),
-                path_in_container: Some("/dev/fuse".into()),
-                cgroup_permissions: Some("rwm".into()),
-            });
-        }
-    })
-}
-
-/// A KRaft cluster id: 16 random bytes, base64url without padding (22 characters). Never one
-/// that starts with `-`: command lines read it as an option (`kafka-storage format -t -abc` fails
-/// with "expected one argument", one start in 64), which is why Kafka's own `Uuid.randomUuid()`
-/// draws again in that case too.
-fn cluster_id() -> String {
-    loop {
-        let id = base64url(&rand::random::<[u8; 16]>());
-        if !id.starts_with('-') {
-            return id;
-        }
-    }
-}
-
-fn base64url(bytes: &[u8]) -> String {
-    use base64::Engine as _;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
 /// `LeaderId:               2` in `kafka-metadata-quorum describe --status` output.
 pub(crate) fn parse_quorum_leader(output: &str) -> Option<i32> {
     output
@@ -686,6 +342,7 @@ pub(crate) fn parse_quorum_leader(output: &str) -> Option<i32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use super::node_env::{base64url, node_env};
 
     #[test]
     fn default_version_matches_the_image_recipe() {
