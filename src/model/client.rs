@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, strum::EnumCount)]
 #[serde(rename_all = "lowercase")]
 pub enum ClientKind {
     /// librdkafka through rust-rdkafka: `kafka-chaos worker`.
@@ -93,6 +93,9 @@ impl FromStr for ClientKind {
             .ok_or_else(|| format!("unknown client \"{s}\"; clients are {}", ClientKind::names()))
     }
 }
+
+// `ALL` is written by hand; this makes a variant missing from it a compile error.
+const _: () = assert!(ClientKind::ALL.len() == <ClientKind as strum::EnumCount>::COUNT);
 
 #[cfg(test)]
 mod tests {

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, strum::EnumCount)]
 #[serde(rename_all = "kebab-case")]
 pub enum CommitMode {
     /// librdkafka stores each offset when poll returns the record and commits in the background
@@ -85,6 +85,9 @@ impl FromStr for CommitMode {
             .ok_or_else(|| format!("commit must be one of {}; found \"{s}\"", CommitMode::names()))
     }
 }
+
+// `ALL` is written by hand; this makes a variant missing from it a compile error.
+const _: () = assert!(CommitMode::ALL.len() == <CommitMode as strum::EnumCount>::COUNT);
 
 #[cfg(test)]
 mod tests {

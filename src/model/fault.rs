@@ -233,7 +233,7 @@ impl FromStr for Ability {
 }
 
 /// The kinds of target, without their index.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, strum::EnumCount)]
 pub enum FaultTargetKind {
     Leader,
     Followers,
@@ -680,6 +680,9 @@ pub struct Fault {
 
 /// The matrix value that means "no faults in this cell".
 pub const NO_FAULT: &str = "none";
+
+// `ALL` is written by hand; this makes a variant missing from it a compile error.
+const _: () = assert!(FaultTargetKind::ALL.len() == <FaultTargetKind as strum::EnumCount>::COUNT);
 
 #[cfg(test)]
 mod tests {

@@ -23,3 +23,25 @@ pub use node::NodeKind;
 pub use fault::{Ability, Fault, FaultActionKind, FaultStep, FaultTarget, FaultTargetKind, Trigger, NO_FAULT};
 pub use security::{SaslCredentials, SaslMechanism, Security, SecurityProtocol};
 pub use workload::{KeyRouting, Workload};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every word is spelt the same in scenarios and results (serde) as in messages (`as_str`).
+    #[test]
+    fn serde_names_are_the_as_str_names() {
+        fn same<T: serde::Serialize + Copy>(all: &[T], name: fn(T) -> &'static str) {
+            for &x in all {
+                assert_eq!(serde_json::to_value(x).unwrap(), name(x));
+            }
+        }
+        same(&ClientKind::ALL, ClientKind::as_str);
+        same(&CommitMode::ALL, CommitMode::as_str);
+        same(&SecurityProtocol::ALL, SecurityProtocol::as_str);
+        same(&SaslMechanism::ALL, SaslMechanism::as_str);
+        same(&FaultActionKind::ALL, FaultActionKind::as_str);
+        same(&Ability::ALL, Ability::as_str);
+        same(&Count::ALL, Count::as_str);
+    }
+}

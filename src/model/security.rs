@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::EnumCount)]
 pub enum SecurityProtocol {
     #[serde(rename = "PLAINTEXT")]
     Plaintext,
@@ -50,7 +50,7 @@ impl std::str::FromStr for SecurityProtocol {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::EnumCount)]
 pub enum SaslMechanism {
     #[serde(rename = "PLAIN")]
     Plain,
@@ -140,6 +140,12 @@ impl Security {
         }
     }
 }
+
+// `ALL` is written by hand; this makes a variant missing from it a compile error.
+const _: () = assert!(SecurityProtocol::ALL.len() == <SecurityProtocol as strum::EnumCount>::COUNT);
+
+// `ALL` is written by hand; this makes a variant missing from it a compile error.
+const _: () = assert!(SaslMechanism::ALL.len() == <SaslMechanism as strum::EnumCount>::COUNT);
 
 #[cfg(test)]
 mod unit {
