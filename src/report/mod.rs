@@ -7,7 +7,6 @@
 
 pub mod charts;
 mod csv;
-mod escape;
 mod explain;
 #[cfg(test)]
 mod fixture;
