@@ -12,6 +12,8 @@ const LAYERS: &[&[&str]] = &[
     &["model", "exit_codes", "error", "store"],
     // What happened in a run, and reading it back.
     &["history", "history_reader"],
+    // The checker reads histories; it knows nothing of clients, clusters, scenarios or runs.
+    &["checker"],
     // The clients: the worker processes and the harness's own Kafka clients (final reader, lag).
     &["workload"],
     // The cluster: the trait, containers, external clusters, the fake.
@@ -19,8 +21,6 @@ const LAYERS: &[&[&str]] = &[
     // Scenario files, then the plan of cells they expand to.
     &["scenario"],
     &["plan"],
-    // The checker reads histories; it knows nothing of clusters or runs.
-    &["checker"],
     &["judge", "summary"],
     // Running a plan against a cluster.
     &["faults", "runner", "smoke"],
@@ -155,4 +155,10 @@ fn a_planted_upward_import_is_found() {
     std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(problems.len(), 1, "{problems:?}");
     assert!(problems[0].contains("`model` (layer 0) imports `crate::report`"), "{}", problems[0]);
+}
+
+#[test]
+fn the_checker_sits_below_the_cluster() {
+    let layer = |m: &str| layer_of(m).unwrap();
+    assert!(layer("checker") < layer("workload") && layer("checker") < layer("cluster"));
 }
