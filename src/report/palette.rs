@@ -81,10 +81,12 @@ impl Outcome {
 
     /// The count of this outcome in a cell's counts; None for the timeline-only series.
     pub fn count(self, counts: &crate::checker::Counts) -> Option<u64> {
-        match (self, self.as_count()) {
-            (_, Some(count)) => Some(counts.get(count)),
-            (Outcome::Errors, None) => Some(counts.failed + counts.unknown),
-            (_, None) => None,
+        match self {
+            Outcome::Lost | Outcome::Duplicated | Outcome::Reordered | Outcome::Unconsumed | Outcome::Redelivered | Outcome::Acked => {
+                self.as_count().map(|c| counts.get(c))
+            }
+            Outcome::Errors => Some(counts.failed + counts.unknown),
+            Outcome::Processed => None,
         }
     }
 }
