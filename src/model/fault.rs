@@ -2,6 +2,7 @@
 //! until run time, when the runner resolves them against the live cluster; only `random-broker` is
 //! drawn earlier, by the plan, from the seed.
 
+use super::suggest::or_list;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::str::FromStr;
@@ -79,19 +80,74 @@ impl FaultActionKind {
     /// The table of actions: one row each.
     pub const fn row(self) -> ActionRow {
         use FaultActionKind as A;
-        let restart = ("restart", "restarted");
-        let (name, breaks, heals, (heal_verb, healed), past, on_client, together) = match self {
-            A::Kill => ("kill", Ability::Kill, Ability::Restart, restart, "killed", Ok(ClientFault::Kill), false),
-            A::Stop => ("stop", Ability::Stop, Ability::Restart, restart, "stopped", Ok(ClientFault::Stop), false),
-            A::Pause => ("pause", Ability::Pause, Ability::Resume, ("resume", "resumed"), "paused", Ok(ClientFault::Pause), false),
-            A::Isolate => ("isolate", Ability::Isolate, Ability::Heal, ("reconnect", "reconnected"), "isolated", Err(NOT_ISOLATED), false),
-            A::PowerLoss => ("power-loss", Ability::PowerLoss, Ability::Restart, restart, "lost power", Err(NO_POWER), true),
-            A::PowerLossControl => {
-                ("power-loss-control", Ability::PowerLossControl, Ability::Restart, restart, "killed (control, cache kept)", Err(NO_POWER), true)
-            }
-        };
-        let forgetful_disk = matches!(self, A::PowerLoss | A::PowerLossControl);
-        ActionRow { name, breaks, heals, heal_verb, past, healed, on_client, together, forgetful_disk }
+        match self {
+            A::Kill => ActionRow {
+                name: "kill",
+                breaks: Ability::Kill,
+                heals: Ability::Restart,
+                heal_verb: "restart",
+                past: "killed",
+                healed: "restarted",
+                on_client: Ok(ClientFault::Kill),
+                together: false,
+                forgetful_disk: false,
+            },
+            A::Stop => ActionRow {
+                name: "stop",
+                breaks: Ability::Stop,
+                heals: Ability::Restart,
+                heal_verb: "restart",
+                past: "stopped",
+                healed: "restarted",
+                on_client: Ok(ClientFault::Stop),
+                together: false,
+                forgetful_disk: false,
+            },
+            A::Pause => ActionRow {
+                name: "pause",
+                breaks: Ability::Pause,
+                heals: Ability::Resume,
+                heal_verb: "resume",
+                past: "paused",
+                healed: "resumed",
+                on_client: Ok(ClientFault::Pause),
+                together: false,
+                forgetful_disk: false,
+            },
+            A::Isolate => ActionRow {
+                name: "isolate",
+                breaks: Ability::Isolate,
+                heals: Ability::Heal,
+                heal_verb: "reconnect",
+                past: "isolated",
+                healed: "reconnected",
+                on_client: Err(NOT_ISOLATED),
+                together: false,
+                forgetful_disk: false,
+            },
+            A::PowerLoss => ActionRow {
+                name: "power-loss",
+                breaks: Ability::PowerLoss,
+                heals: Ability::Restart,
+                heal_verb: "restart",
+                past: "lost power",
+                healed: "restarted",
+                on_client: Err(NO_POWER),
+                together: true,
+                forgetful_disk: true,
+            },
+            A::PowerLossControl => ActionRow {
+                name: "power-loss-control",
+                breaks: Ability::PowerLossControl,
+                heals: Ability::Restart,
+                heal_verb: "restart",
+                past: "killed (control, cache kept)",
+                healed: "restarted",
+                on_client: Err(NO_POWER),
+                together: true,
+                forgetful_disk: true,
+            },
+        }
     }
 
     pub fn as_str(self) -> &'static str {
@@ -130,15 +186,6 @@ impl FaultActionKind {
 const _: () = assert!(FaultActionKind::ALL.len() == <FaultActionKind as strum::EnumCount>::COUNT);
 const _: () = assert!(Ability::ALL.len() == <Ability as strum::EnumCount>::COUNT);
 
-/// `a, b or c`.
-fn or_list<const N: usize>(names: [&str; N]) -> String {
-    match names.split_last() {
-        Some((last, [])) => last.to_string(),
-        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
-        None => String::new(),
-    }
-}
-
 impl fmt::Display for FaultActionKind {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str(self.as_str())
@@ -152,7 +199,7 @@ impl FromStr for FaultActionKind {
         FaultActionKind::ALL
             .into_iter()
             .find(|a| a.as_str() == s)
-            .ok_or_else(|| format!("unknown fault action \"{s}\"; use {}", or_list(FaultActionKind::ALL.map(FaultActionKind::as_str))))
+            .ok_or_else(|| format!("unknown fault action \"{s}\"; use {}", or_list(&FaultActionKind::ALL.map(FaultActionKind::as_str))))
     }
 }
 
@@ -227,7 +274,7 @@ impl FromStr for Ability {
 
     fn from_str(s: &str) -> Result<Ability, String> {
         Ability::ALL.into_iter().find(|a| a.as_str() == s).ok_or_else(|| {
-            format!("unknown hook \"{s}\"; use {}", or_list(Ability::ALL.map(Ability::as_str)))
+            format!("unknown hook \"{s}\"; use {}", or_list(&Ability::ALL.map(Ability::as_str)))
         })
     }
 }

@@ -8,6 +8,7 @@
 //! under test, without restarting the cluster. Any key may carry a layer prefix to force it.
 
 use super::known_keys::{self, ClientProperty, ClientRole, ValueKind};
+pub use crate::model::suggest::{did_you_mean, or_list};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -353,17 +354,6 @@ fn all_matrix_names() -> impl Iterator<Item = &'static str> {
         .chain(known_keys::TOPIC_CONFIGS.iter().copied())
         .chain(known_keys::BROKER_CONFIGS.iter().copied())
         .chain(HARNESS_KEYS.iter().copied())
-}
-
-pub use crate::model::suggest::did_you_mean;
-
-/// `"a"`, `"a" or "b"`, `"a", "b" or "c"`.
-pub fn or_list(items: &[String]) -> String {
-    match items {
-        [] => String::new(),
-        [one] => one.clone(),
-        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
-    }
 }
 
 #[cfg(test)]
