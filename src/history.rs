@@ -82,6 +82,47 @@ pub struct SendEvent {
     pub error: Option<String>,
 }
 
+/// How a producer's transaction ended, as the application was told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TxnOutcome {
+    /// The commit returned success: every message of it must be visible to read_committed.
+    Committed,
+    /// The abort returned success: none of it may be visible to read_committed.
+    Aborted,
+    /// The commit failed or timed out, the producer was fenced or killed in the transaction:
+    /// it may have committed. The log must hold all of it or none.
+    Unknown,
+}
+
+/// One transaction of one producer: the seqs `first_seq..=last_seq` (a producer has one
+/// transaction open at a time, so its seqs are consecutive) and how it ended. The `send` events
+/// of its messages carry the outcome it gave them: committed → acked, aborted → failed, unknown →
+/// unknown.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TxnEvent {
+    /// When the commit or abort returned, or the producer died with the transaction open.
+    pub time_ms: f64,
+    pub producer: u32,
+    pub first_seq: u64,
+    pub last_seq: u64,
+    pub outcome: TxnOutcome,
+    /// How long the transaction was open, from its begin to `time_ms`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_ms: Option<f64>,
+    /// The client's error, and why the worker classified the ending so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+}
+
+impl TxnEvent {
+    pub fn messages(&self) -> u64 {
+        self.last_seq.saturating_sub(self.first_seq) + 1
+    }
+}
+
 /// A consumer finished processing a record (and only then told the runner).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ProcessedEvent {
@@ -258,6 +299,7 @@ pub struct CellEvent {
 pub enum Event {
     Cell(CellEvent),
     Send(SendEvent),
+    Txn(TxnEvent),
     Processed(ProcessedEvent),
     Log(LogEvent),
     Step(StepEvent),
@@ -277,6 +319,7 @@ impl Event {
     pub fn time_ms_mut(&mut self) -> Option<&mut f64> {
         match self {
             Event::Send(e) => Some(&mut e.time_ms),
+            Event::Txn(e) => Some(&mut e.time_ms),
             Event::Processed(e) => Some(&mut e.time_ms),
             Event::Step(e) => Some(&mut e.time_ms),
             Event::Fault(e) => Some(&mut e.time_ms),
@@ -296,6 +339,7 @@ impl Event {
         match self {
             Event::Cell(_) => "cell",
             Event::Send(_) => "send",
+            Event::Txn(_) => "txn",
             Event::Processed(_) => "processed",
             Event::Log(_) => "log",
             Event::Step(_) => "step",
@@ -319,6 +363,7 @@ impl Event {
         Ok(match kind {
             "cell" => Event::Cell(read(line)?),
             "send" => Event::Send(read(line)?),
+            "txn" => Event::Txn(read(line)?),
             "processed" => Event::Processed(read(line)?),
             "log" => Event::Log(read(line)?),
             "step" => Event::Step(read(line)?),
@@ -345,7 +390,8 @@ fn is_false(b: &bool) -> bool {
 }
 
 /// The types the checker reads; every other type is context for people and is skipped.
-pub const CHECKED_KINDS: [&str; 10] = ["cell", "send", "processed", "log", "step", "fault", "read", "drain", "abort", "worker"];
+pub const CHECKED_KINDS: [&str; 11] =
+    ["cell", "send", "txn", "processed", "log", "step", "fault", "read", "drain", "abort", "worker"];
 
 /// The one writer of a history file. Not `Sync` on purpose: the runner owns it and funnels every
 /// event through it, so the file's order is the order the runner saw.
@@ -436,6 +482,16 @@ mod tests {
             Event::Drain(DrainEvent { time_ms: 1.0, caught_up: false, waited_ms: 3.0, detail: "3 behind".into() }),
             Event::Abort(AbortEvent { time_ms: 2.0, reason: "x".into() }),
             Event::note("hello"),
+            Event::Txn(TxnEvent {
+                time_ms: 4.0,
+                producer: 1,
+                first_seq: 10,
+                last_seq: 19,
+                outcome: TxnOutcome::Aborted,
+                open_ms: Some(12.5),
+                error: None,
+                why: Some("aborted on purpose".into()),
+            }),
             Event::Step(StepEvent {
                 time_ms: 3.0,
                 step: 0,

@@ -30,6 +30,17 @@ pub struct Analysis {
     /// How long writes were not acknowledged; None without acks with a partition.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub availability: Option<Availability>,
+    /// The producers' transactions; None when they were not transactional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transactions: Option<Transactions>,
+}
+
+/// What became of the producers' transactions (see checker/transactions.rs).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Transactions {
+    pub summary: super::TxnSummary,
+    /// Torn transactions and aborted ones that were read, the first few.
+    pub samples: Vec<super::TxnSample>,
 }
 
 /// How long the cluster accepted no write (see checker/availability.rs).

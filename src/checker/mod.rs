@@ -23,8 +23,10 @@ mod tally;
 #[cfg(test)]
 mod tests;
 mod timeline;
+mod transactions;
 
 pub use analysis::*;
+pub use transactions::{TxnSample, TxnSummary};
 pub use evidence::Evidence;
 pub use store::{read_analysis, write_analysis, write_timeline_csv};
 pub use crate::store::{ANALYSIS_FILE, HISTORY_FILE, TIMELINE_FILE};
@@ -97,6 +99,14 @@ fn conclude(tally: Tally, stats: ReadStats) -> Analysis {
         })
         .collect();
     let faults = faults::windows(fault_events);
+    let txns: Vec<crate::history::TxnEvent> = context
+        .iter()
+        .filter_map(|(e, _)| match e {
+            crate::history::Event::Txn(t) => Some(t.clone()),
+            _ => None,
+        })
+        .collect();
+    let (txn_summary, txn_samples) = transactions::check(&txns, &messages);
 
     let mut delivery = delivery::Delivery::default();
     let mut lost = lost::Lost::new(&faults);
@@ -130,6 +140,8 @@ fn conclude(tally: Tally, stats: ReadStats) -> Analysis {
         unconsumed: consumption.unconsumed,
         redelivered,
         processed_twice: consumption.processed_twice,
+        aborted_read: txn_summary.aborted_read,
+        torn: txn_summary.torn,
     };
     let mut samples = Samples {
         lost: lost_samples,
@@ -183,5 +195,6 @@ fn conclude(tally: Tally, stats: ReadStats) -> Analysis {
         samples,
         warnings,
         availability,
+        transactions: (!txns.is_empty()).then_some(Transactions { summary: txn_summary, samples: txn_samples }),
     }
 }

@@ -92,6 +92,7 @@ fn producer_config(c: &WorkerConfig) -> ProducerConfig {
     config.max_messages = c.max_messages;
     config.max_in_flight = c.max_in_flight.max(1);
     config.properties = c.properties.clone();
+    config.transaction = c.transaction.clone();
     if let Some(security) = &c.security {
         security.add_rdkafka_to(&mut config.properties);
     }
@@ -111,6 +112,9 @@ fn consumer_config(c: &WorkerConfig) -> ConsumerConfig {
     config.processing_ms = c.processing_ms;
     config.processing_buffer = c.processing_buffer;
     config.properties = c.properties.clone();
+    if let Some(isolation) = c.isolation {
+        config.properties.entry("isolation.level".into()).or_insert_with(|| isolation.as_str().into());
+    }
     if let Some(security) = &c.security {
         security.add_rdkafka_to(&mut config.properties);
     }

@@ -23,7 +23,9 @@ macro_rules! counts {
             $( $(#[doc = $doc])* $variant, )+
         }
 
+        /// Counts missing from an older analysis.json read as 0.
         #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(default)]
         pub struct Counts {
             $( $(#[doc = $doc])* pub $field: u64, )+
         }
@@ -87,6 +89,13 @@ counts! {
     Redelivered redelivered { meaning: "records processed more than once", drained: true, regression: false }
     /// Messages processed two or more times, for any reason (redelivery or duplicates in the log).
     ProcessedTwice processed_twice { meaning: "messages processed more than once", drained: true, regression: false }
+    /// Messages of transactions that were aborted, seen all the same: in the final log or
+    /// processed by a consumer. Under read_committed an anomaly (Jepsen's G1a); under
+    /// read_uncommitted the control that shows the aborted data is there.
+    AbortedRead aborted_read { meaning: "of an aborted transaction, yet read", drained: false, regression: true }
+    /// Transactions committed or of unknown outcome of which the final log holds some messages
+    /// but not all.
+    Torn torn { meaning: "transactions partly in the final log", drained: false, regression: true }
 }
 
 impl Count {

@@ -22,7 +22,7 @@ pub use environment::{Cluster, External, Topic};
 pub use node::NodeKind;
 pub use fault::{Ability, Fault, FaultActionKind, FaultStep, FaultTarget, FaultTargetKind, Trigger, NO_FAULT};
 pub use security::{SaslCredentials, SaslMechanism, Security, SecurityProtocol};
-pub use workload::{KeyRouting, Workload};
+pub use workload::{Isolation, KeyRouting, Transactions, Workload};
 
 #[cfg(test)]
 mod tests {

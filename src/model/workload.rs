@@ -38,6 +38,68 @@ pub struct Workload {
     /// on this machine. The worker's config goes in on its stdin, its events come back on stdout.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub launch: Option<String>,
+    /// Transactional producers; None: plain ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transactions: Option<Transactions>,
+    /// What the consumers and the final reader read; None: each client's default (librdkafka,
+    /// and so the final reader, reads committed; kafka-clients and sarama uncommitted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub isolation: Option<Isolation>,
+}
+
+/// Producers that send in transactions, as a Kafka Streams or Flink sink does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transactions {
+    /// Messages per transaction.
+    pub messages: u32,
+    /// The last of every this many transactions is aborted on purpose; 0: none.
+    pub abort_every: u32,
+    /// `transaction.timeout.ms`: how long the coordinator lets a transaction stay open.
+    #[serde(with = "millis")]
+    pub timeout: Duration,
+}
+
+impl Transactions {
+    pub const DEFAULT_MESSAGES: u32 = 10;
+    pub const DEFAULT_ABORT_EVERY: u32 = 5;
+    pub const DEFAULT_TIMEOUT: &'static str = "10s";
+
+    /// Whether the transaction that starts at `first_seq` is aborted on purpose (the protocol's
+    /// rule, which every worker applies the same way).
+    pub fn aborts_on_purpose(messages: u32, abort_every: u32, first_seq: u64) -> bool {
+        abort_every > 0 && (first_seq / messages.max(1) as u64) % abort_every as u64 == abort_every as u64 - 1
+    }
+}
+
+/// A consumer's `isolation.level`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Isolation {
+    /// Only records of committed transactions (and of no transaction).
+    ReadCommitted,
+    /// Every record, aborted transactions' too: the control that shows aborted data is there.
+    ReadUncommitted,
+}
+
+impl Isolation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Isolation::ReadCommitted => "read_committed",
+            Isolation::ReadUncommitted => "read_uncommitted",
+        }
+    }
+}
+
+impl FromStr for Isolation {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Isolation, String> {
+        match s {
+            "read_committed" => Ok(Isolation::ReadCommitted),
+            "read_uncommitted" => Ok(Isolation::ReadUncommitted),
+            _ => Err(format!("isolation must be \"read_committed\" or \"read_uncommitted\"; found \"{s}\"")),
+        }
+    }
 }
 
 impl Workload {
@@ -192,6 +254,15 @@ mod tests {
         }
         assert!("partition:x".parse::<KeyRouting>().is_err());
         assert!("sticky".parse::<KeyRouting>().is_err());
+    }
+
+    #[test]
+    fn the_last_of_every_abort_every_transactions_is_aborted() {
+        let aborted: Vec<u64> = (0..100).step_by(10).filter(|&s| Transactions::aborts_on_purpose(10, 3, s)).collect();
+        assert_eq!(aborted, [20, 50, 80]);
+        assert!(!(0..1000).any(|s| Transactions::aborts_on_purpose(10, 0, s)));
+        assert_eq!("read_uncommitted".parse::<Isolation>(), Ok(Isolation::ReadUncommitted));
+        assert!("committed".parse::<Isolation>().is_err());
     }
 
     #[test]

@@ -17,6 +17,8 @@ use crate::cluster::Cluster;
 use crate::error::{Error, Result};
 use crate::history::{AbortEvent, CellEvent, DrainEvent, Event, HistoryWriter};
 use crate::plan::{Cell, Plan};
+use crate::model::Isolation;
+use crate::workload::protocol::TransactionConfig;
 use crate::workload::{self, EventSender, LogReaderConfig, Role, TimedEvent, WorkerConfig, WorkerLauncher, WorkerProcess};
 use schedule::{Schedule, Targets};
 use std::path::{Path, PathBuf};
@@ -141,6 +143,7 @@ async fn drive(
         config.processing_ms = workload.processing.as_secs_f64() * 1000.0;
         config.processing_buffer = workload.processing_buffer as usize;
         config.properties = cell.consumer.clone();
+        config.isolation = workload.isolation;
         config.security = cluster.security().cloned();
         let process = WorkerProcess::spawn(config, cell.client, launcher.clone(), events.clone())?;
         consumers.lock().await.push(process);
@@ -162,6 +165,14 @@ async fn drive(
         config.duration_ms = (workload.duration + RUN_EXTENSION + HEAL_TAIL + PRODUCER_STOP_MARGIN).as_millis() as u64;
         config.acks = cell.acks.clone();
         config.idempotence = cell.idempotence;
+        // The same transactional.id for every process of this producer id: a restart fences the
+        // process before it.
+        config.transaction = workload.transactions.map(|t| TransactionConfig {
+            id: format!("{topic}-producer-{id}"),
+            messages: t.messages,
+            abort_every: t.abort_every,
+            timeout_ms: t.timeout.as_millis() as u64,
+        });
         config.properties = cell.producer.clone();
         config.security = cluster.security().cloned();
         configs.push(config);
@@ -275,6 +286,11 @@ async fn drive(
     phase("reading the log");
     note(events, "final read");
     let mut reader = LogReaderConfig::new(&run_id, &bootstrap, &topic);
+    // Transactions are read as a read_committed application reads them, unless the cell asks.
+    reader.isolation = workload.isolation.unwrap_or(match workload.transactions {
+        Some(_) => Isolation::ReadCommitted,
+        None => Isolation::ReadUncommitted,
+    });
     if let Some(security) = cluster.security() {
         security.add_rdkafka_to(&mut reader.properties);
     }

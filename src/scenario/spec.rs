@@ -250,6 +250,22 @@ pub struct WorkloadSpec {
     /// Start each worker through this command template, with `{command}` the worker's command
     /// line, shell-quoted: `ssh loadgen-1 {command}`, `kubectl exec -i loadgen -- {command}`.
     pub launch: Option<Spanned<String>>,
+    /// Transactional producers: `{ messages = 10, abort_every = 5, timeout = "10s" }`; absent: plain.
+    pub transactions: Option<Spanned<TransactionsSpec>>,
+    /// What consumers and the final reader read: "read_committed" or "read_uncommitted";
+    /// default: each client's own (librdkafka and the final reader read committed).
+    pub isolation: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransactionsSpec {
+    /// Messages per transaction; default 10.
+    pub messages: Option<Spanned<u32>>,
+    /// The last of every this many transactions is aborted on purpose; default 5; 0: none.
+    pub abort_every: Option<Spanned<u32>>,
+    /// `transaction.timeout.ms`; default "10s".
+    pub timeout: Option<DurationSpec>,
 }
 
 /// `[matrix]`: every key but `exclude` is a list of values; cells are the cartesian product.

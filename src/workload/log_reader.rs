@@ -8,7 +8,7 @@
 
 use super::record::{self, Decoded};
 use super::{client_config, creation_error, emit, EventSender};
-use crate::model::Security;
+use crate::model::{Isolation, Security};
 use crate::error::{Error, Result};
 use crate::history::{Event, LogEvent, ReadEvent};
 use rdkafka::consumer::{BaseConsumer, Consumer, DefaultConsumerContext};
@@ -30,6 +30,9 @@ pub struct LogReaderConfig {
     /// Extra consumer properties (fetch sizes, ...). Commit and isolation settings are the
     /// reader's and win.
     pub properties: BTreeMap<String, String>,
+    /// Uncommitted unless the cell's transactions are to be read as a read_committed
+    /// application reads them.
+    pub isolation: Isolation,
 }
 
 impl LogReaderConfig {
@@ -40,6 +43,7 @@ impl LogReaderConfig {
             topic: topic.to_string(),
             timeout: Duration::from_secs(120),
             properties: BTreeMap::new(),
+            isolation: Isolation::ReadUncommitted,
         }
     }
 }
@@ -112,6 +116,7 @@ fn reader(
     bootstrap_servers: &str,
     group: &str,
     properties: &BTreeMap<String, String>,
+    isolation: Isolation,
     who: &str,
 ) -> Result<BaseConsumer> {
     let mut config = client_config(&[("bootstrap.servers", bootstrap_servers), ("group.id", group)], properties);
@@ -119,7 +124,7 @@ fn reader(
     config
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
-        .set("isolation.level", "read_uncommitted")
+        .set("isolation.level", isolation.as_str())
         .set("auto.offset.reset", "earliest")
         .set("enable.partition.eof", "false");
     config.create_with_context(DefaultConsumerContext).map_err(|e| creation_error(who, e))
@@ -164,7 +169,7 @@ fn read_log_blocking(config: &LogReaderConfig, events: &EventSender) -> Result<L
     let started = Instant::now();
     let deadline = started + config.timeout;
     let group = format!("kafka-chaos-reader-{}", config.run_id);
-    let consumer = reader(&config.bootstrap_servers, &group, &config.properties, "the log reader")?;
+    let consumer = reader(&config.bootstrap_servers, &group, &config.properties, config.isolation, "the log reader")?;
     let topic = config.topic.as_str();
     let mut reads = Vec::new();
     for partition in partition_ids(&consumer, topic, deadline)? {
@@ -290,7 +295,7 @@ fn lag_blocking(
     timeout: Duration,
 ) -> Result<GroupLag> {
     let deadline = Instant::now() + timeout;
-    let consumer = reader(bootstrap_servers, group, properties, "the lag reader")?;
+    let consumer = reader(bootstrap_servers, group, properties, Isolation::ReadUncommitted, "the lag reader")?;
     let ids = partition_ids(&consumer, topic, deadline)?;
     let mut request = TopicPartitionList::new();
     for p in &ids {

@@ -15,6 +15,7 @@ pub mod producer;
 pub mod protocol;
 pub mod worker_process;
 pub mod record;
+pub mod transaction;
 
 #[cfg(test)]
 mod tests;

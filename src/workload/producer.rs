@@ -12,10 +12,13 @@
 //! recording whatever still has no report as `unknown`.
 
 use super::classify::{classify, persist_status};
+use super::protocol::TransactionConfig;
 use super::record::{self, Encoder};
+use super::transaction::{after_commit_error, AfterCommitError, TxnErrorKind, ABORTED_ON_PURPOSE};
+pub use super::transaction::TxnEnd;
 use super::{client_config, creation_error, emit, EventSender, KeyRouting};
 use crate::error::{Error, Result};
-use crate::history::{Event, PersistStatus, SendEvent, SendOutcome, WorkerEvent};
+use crate::history::{Event, PersistStatus, SendEvent, SendOutcome, TxnOutcome, WorkerEvent};
 use std::sync::atomic::AtomicBool;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext, PurgeConfig};
@@ -36,6 +39,10 @@ const FLUSH_MARGIN: Duration = Duration::from_secs(5);
 const PURGE_REPORT_WAIT: Duration = Duration::from_secs(2);
 /// A paced producer that fell behind (queue full, in-flight cap) catches up by at most this much.
 const MAX_CATCH_UP: Duration = Duration::from_millis(100);
+/// How long a transactional call (init, commit, abort) may take before it counts as timed out.
+const TXN_CALL_TIMEOUT: Duration = Duration::from_secs(30);
+/// After a commit or an abort, the last delivery reports of its messages arrive on the next polls.
+const TXN_REPORT_WAIT: Duration = Duration::from_secs(10);
 
 pub const NO_REPORT_AT_END: &str = "no delivery report by the end of the run";
 pub const NO_REPORT_KILLED: &str = "no delivery report before the producer was killed";
@@ -66,6 +73,10 @@ pub trait ProducerSink: Send + Sync {
     /// Message `seq` is about to be handed to the client.
     fn sending(&self, seq: u64, partition: Option<i32>);
     fn outcome(&self, report: Report);
+    /// Transactional: a transaction began at `first_seq`.
+    fn txn_begin(&self, _first_seq: u64) {}
+    /// Transactional: its commit or abort returned; every report of its messages came before.
+    fn txn_end(&self, _end: TxnEnd) {}
 }
 
 /// In-process: each outcome becomes a `Send` event; `sending` is not recorded.
@@ -134,6 +145,9 @@ pub struct ProducerConfig {
     pub flush_timeout: Option<Duration>,
     /// librdkafka producer properties by their own names (acks, enable.idempotence, ...).
     pub properties: BTreeMap<String, String>,
+    /// Transactional (worker processes only); None: plain sends.
+    #[serde(default)]
+    pub transaction: Option<TransactionConfig>,
 }
 
 /// A producer's delivery timeout as its `properties` set it, or librdkafka's default (longer
@@ -164,6 +178,7 @@ impl ProducerConfig {
             max_in_flight: 10_000,
             flush_timeout: None,
             properties: BTreeMap::new(),
+            transaction: None,
         }
     }
 
@@ -394,6 +409,7 @@ impl ProducerHandle {
             config: self.config.clone(),
             shared: self.shared.clone(),
             control: control.clone(),
+            open_txn: None,
         };
         let thread = std::thread::Builder::new()
             .name(format!("producer-{}", self.config.id))
@@ -414,13 +430,9 @@ pub fn run_producer_worker(config: ProducerConfig, sink: Arc<dyn ProducerSink>, 
     config.validate()?;
     let who = format!("producer {}", config.id);
     let progress = Arc::new(ProducerProgress::new(config.partitions));
-    let context = DeliveryContext::new(sink, progress.clone());
-    let client_id = format!("kafka-chaos-producer-{}", config.id);
-    let harness = [("bootstrap.servers", config.bootstrap_servers.as_str()), ("client.id", client_id.as_str())];
-    let producer: BaseProducer<DeliveryContext> =
-        client_config(&harness, &config.properties).create_with_context(context).map_err(|e| creation_error(&who, e))?;
+    let producer = make_producer(&config, sink.clone(), progress.clone())?;
     let encoder = Encoder::new(&config.run_id, config.id, config.payload_bytes)?;
-    producer.context().sink.ready();
+    sink.ready();
     let shared = Arc::new(Shared {
         next_seq: AtomicU64::new(config.first_seq),
         deadline: Instant::now() + config.duration,
@@ -439,9 +451,35 @@ pub fn run_producer_worker(config: ProducerConfig, sink: Arc<dyn ProducerSink>, 
             std::thread::sleep(Duration::from_millis(20));
         })
         .map_err(|e| Error::io(format!("cannot start a thread for {who}"), e))?;
-    let sender = Sender { producer, encoder, config: Arc::new(config), shared: shared.clone(), control };
+    let sender = Sender { producer, encoder, config: Arc::new(config), shared: shared.clone(), control, open_txn: None };
     sender.run();
     Ok(shared.next_seq.load(Ordering::SeqCst))
+}
+
+/// The worker's librdkafka producer; a transactional one has its transactions initialised (which
+/// fences any earlier process with the same `transactional.id`).
+fn make_producer(
+    config: &ProducerConfig,
+    sink: Arc<dyn ProducerSink>,
+    progress: Arc<ProducerProgress>,
+) -> Result<BaseProducer<DeliveryContext>> {
+    let who = format!("producer {}", config.id);
+    let context = DeliveryContext::new(sink, progress);
+    let client_id = format!("kafka-chaos-producer-{}", config.id);
+    let mut harness = vec![("bootstrap.servers", config.bootstrap_servers.clone()), ("client.id", client_id)];
+    if let Some(t) = &config.transaction {
+        harness.push(("transactional.id", t.id.clone()));
+        harness.push(("transaction.timeout.ms", t.timeout_ms.to_string()));
+    }
+    let harness: Vec<(&str, &str)> = harness.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let producer: BaseProducer<DeliveryContext> =
+        client_config(&harness, &config.properties).create_with_context(context).map_err(|e| creation_error(&who, e))?;
+    if config.transaction.is_some() {
+        producer
+            .init_transactions(TXN_CALL_TIMEOUT)
+            .map_err(|e| Error::infra(format!("{who}: cannot initialise transactions: {e}")))?;
+    }
+    Ok(producer)
 }
 
 impl Drop for ProducerHandle {
@@ -464,6 +502,8 @@ struct Sender {
     config: Arc<ProducerConfig>,
     shared: Arc<Shared>,
     control: Arc<AtomicU8>,
+    /// Transactional: the first seq of the transaction open now.
+    open_txn: Option<u64>,
 }
 
 impl Sender {
@@ -490,10 +530,18 @@ impl Sender {
                 self.producer.poll(Duration::from_millis(5));
                 continue;
             }
+            if self.config.transaction.is_some() && self.open_txn.is_none() && !self.begin_txn(seq) {
+                break;
+            }
             if !self.send(seq) {
                 break;
             }
             self.shared.next_seq.store(seq + 1, Ordering::SeqCst);
+            if let (Some(t), Some(first)) = (&self.config.transaction, self.open_txn) {
+                if seq + 1 - first >= u64::from(t.messages.max(1)) && !self.end_txn(first, seq) {
+                    break;
+                }
+            }
             if let Some(interval) = interval {
                 next_due += interval;
                 if next_due + MAX_CATCH_UP < Instant::now() {
@@ -552,7 +600,94 @@ impl Sender {
         }
     }
 
-    fn finish(self, killed: bool) {
+    /// Begins the transaction whose first message is `seq`. False if the producer cannot.
+    fn begin_txn(&mut self, seq: u64) -> bool {
+        if let Err(e) = self.producer.begin_transaction() {
+            tracing::error!("producer {}: cannot begin a transaction: {e}", self.config.id);
+            return false;
+        }
+        self.open_txn = Some(seq);
+        self.producer.context().sink.txn_begin(seq);
+        true
+    }
+
+    /// Commits (or, on purpose, aborts) the open transaction `first..=last`, waits for the
+    /// reports of its messages, and says how it ended. False if the producer had to be replaced
+    /// and no new one could be made.
+    fn end_txn(&mut self, first: u64, last: u64) -> bool {
+        self.open_txn = None;
+        let Some(t) = self.config.transaction.clone() else { return true };
+        let (outcome, error, why) = if t.aborts_on_purpose(first) {
+            match self.producer.abort_transaction(TXN_CALL_TIMEOUT) {
+                Ok(()) => (TxnOutcome::Aborted, None, ABORTED_ON_PURPOSE.to_string()),
+                Err(e) => (TxnOutcome::Unknown, Some(e.to_string()), "the abort failed".to_string()),
+            }
+        } else {
+            self.commit()
+        };
+        let context = self.producer.context().clone();
+        let deadline = Instant::now() + TXN_REPORT_WAIT;
+        while context.in_flight() > 0 && Instant::now() < deadline {
+            self.producer.poll(Duration::from_millis(20));
+        }
+        context.close("no delivery report by the end of its transaction");
+        let replace = outcome == TxnOutcome::Unknown;
+        let end = TxnEnd { first_seq: first, last_seq: last, outcome, error, why: Some(why) };
+        context.sink.txn_end(end);
+        if !replace {
+            return true;
+        }
+        // Fenced or stuck: a new producer with the same transactional.id fences this one.
+        self.producer.purge(PurgeConfig::default().queue().inflight());
+        match make_producer(&self.config, context.sink.clone(), self.shared.progress.clone()) {
+            Ok(producer) => {
+                self.producer = producer;
+                true
+            }
+            Err(e) => {
+                tracing::error!("producer {}: cannot replace the producer: {e}", self.config.id);
+                false
+            }
+        }
+    }
+
+    /// Commits the open transaction by the rules of `transaction::after_commit_error`.
+    fn commit(&mut self) -> (TxnOutcome, Option<String>, String) {
+        let mut retries = 0;
+        loop {
+            let error = match self.producer.commit_transaction(TXN_CALL_TIMEOUT) {
+                Ok(()) => return (TxnOutcome::Committed, None, "the commit returned".to_string()),
+                Err(e) => e,
+            };
+            let kind = match &error {
+                KafkaError::Transaction(e) => {
+                    TxnErrorKind { fatal: e.is_fatal(), retriable: e.is_retriable(), requires_abort: e.txn_requires_abort() }
+                }
+                _ => TxnErrorKind::default(),
+            };
+            match after_commit_error(kind, retries) {
+                AfterCommitError::Retry => retries += 1,
+                AfterCommitError::Abort => {
+                    return match self.producer.abort_transaction(TXN_CALL_TIMEOUT) {
+                        Ok(()) => (TxnOutcome::Aborted, Some(error.to_string()), "the commit failed, so it was aborted".into()),
+                        Err(e) => (TxnOutcome::Unknown, Some(format!("{error}; then the abort: {e}")), "the abort failed".into()),
+                    }
+                }
+                AfterCommitError::Unknown(why) => return (TxnOutcome::Unknown, Some(error.to_string()), why.to_string()),
+            }
+        }
+    }
+
+    fn finish(mut self, killed: bool) {
+        if let Some(first) = self.open_txn.filter(|_| !killed && self.control.load(Ordering::SeqCst) != KILL) {
+            // A graceful stop commits what the open transaction holds.
+            let last = self.shared.next_seq.load(Ordering::SeqCst).saturating_sub(1);
+            if last >= first {
+                self.end_txn(first, last);
+            } else {
+                let _ = self.producer.abort_transaction(TXN_CALL_TIMEOUT);
+            }
+        }
         let context = self.producer.context().clone();
         if !killed {
             let deadline = Instant::now() + self.config.effective_flush_timeout();

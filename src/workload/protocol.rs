@@ -2,8 +2,8 @@
 //! its stdin, and the lines it writes on stdout. Every client's worker (Rust, Go, Java) speaks
 //! it; the harness reads it in `worker_process`, and the Rust worker writes it.
 
-use crate::history::{PersistStatus, SendOutcome};
-use crate::model::{CommitMode, KeyRouting};
+use crate::history::{PersistStatus, SendOutcome, TxnOutcome};
+use crate::model::{CommitMode, Isolation, KeyRouting};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -69,6 +69,9 @@ pub struct WorkerConfig {
     /// None: the client's own default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idempotence: Option<bool>,
+    /// None: not transactional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transaction: Option<TransactionConfig>,
 
     // Consumer.
     #[serde(default)]
@@ -83,6 +86,9 @@ pub struct WorkerConfig {
     pub processing_ms: f64,
     #[serde(default)]
     pub processing_buffer: usize,
+    /// None: the client's own default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub isolation: Option<Isolation>,
 
     /// The client's own settings by its own names.
     #[serde(default)]
@@ -91,6 +97,22 @@ pub struct WorkerConfig {
     /// absent: plaintext.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub security: Option<crate::model::Security>,
+}
+
+/// A transactional producer's settings (`docs/worker-protocol.md`, Transactions).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransactionConfig {
+    /// `transactional.id`; the same for every process of one producer id.
+    pub id: String,
+    pub messages: u32,
+    pub abort_every: u32,
+    pub timeout_ms: u64,
+}
+
+impl TransactionConfig {
+    pub fn aborts_on_purpose(&self, first_seq: u64) -> bool {
+        crate::model::Transactions::aborts_on_purpose(self.messages, self.abort_every, first_seq)
+    }
 }
 
 fn round_robin() -> KeyRouting {
@@ -133,12 +155,14 @@ impl WorkerConfig {
             max_in_flight: default_max_in_flight(),
             acks: None,
             idempotence: None,
+            transaction: None,
             group_id: String::new(),
             commit: CommitMode::DEFAULT,
             commit_every: 1,
             commit_interval_ms: 1000,
             processing_ms: 0.0,
             processing_buffer: 0,
+            isolation: None,
             properties: BTreeMap::new(),
             security: None,
         }
@@ -184,6 +208,19 @@ pub enum Line {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,
         /// Why the error was classified so (the classifier's rule).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        why: Option<String>,
+    },
+
+    /// Producer, transactional: a transaction began; its messages follow.
+    TxnBegin { first_seq: u64 },
+    /// Producer, transactional: the commit or abort of the transaction returned.
+    TxnEnd {
+        first_seq: u64,
+        last_seq: u64,
+        outcome: TxnOutcome,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         why: Option<String>,
     },
@@ -257,6 +294,15 @@ impl super::producer::ProducerSink for StdoutSink {
         self.emit(&Line::Sending { seq, partition });
     }
 
+    fn txn_begin(&self, first_seq: u64) {
+        self.emit(&Line::TxnBegin { first_seq });
+    }
+
+    fn txn_end(&self, end: super::producer::TxnEnd) {
+        let super::producer::TxnEnd { first_seq, last_seq, outcome, error, why } = end;
+        self.emit(&Line::TxnEnd { first_seq, last_seq, outcome, error, why });
+    }
+
     fn outcome(&self, r: super::producer::Report) {
         self.emit(&Line::Outcome {
             seq: r.seq,
@@ -300,6 +346,11 @@ mod tests {
                 r#"{"type":"processed","producer":1,"seq":2,"partition":0,"offset":7}"#,
             ),
             (Line::Stopped { processed: None }, r#"{"type":"stopped"}"#),
+            (Line::TxnBegin { first_seq: 50 }, r#"{"type":"txn_begin","first_seq":50}"#),
+            (
+                Line::TxnEnd { first_seq: 50, last_seq: 59, outcome: TxnOutcome::Committed, error: None, why: None },
+                r#"{"type":"txn_end","first_seq":50,"last_seq":59,"outcome":"committed"}"#,
+            ),
         ];
         for (line, json) in cases {
             assert_eq!(serde_json::to_string(&line).unwrap(), json);

@@ -12,9 +12,9 @@ use super::property::{check_property_name, check_value, Layer};
 use super::source::{Checked, Diagnostic, Source};
 use super::spec::{
     ClientSettingsSpec, ClusterSpec, DurationSpec, ExpectSpec, FaultSpec, FaultStepSpec, PropertiesSpec, ScenarioSpec, SettingOrTable, TopicSpec,
-    TriggerSpec, WorkloadSpec,
+    TriggerSpec, TransactionsSpec, WorkloadSpec,
 };
-use crate::model::workload::{format_duration, parse_duration, KeyRouting, Workload};
+use crate::model::workload::{format_duration, parse_duration, KeyRouting, Transactions, Workload};
 use super::Scenario;
 use super::{axes, cell_checks, external};
 use serde_spanned::Spanned;
@@ -313,6 +313,26 @@ fn resolve_topic(spec: &TopicSpec, cluster_spec: &ClusterSpec, cluster: &Cluster
     })
 }
 
+fn resolve_transactions(spec: Option<&Spanned<TransactionsSpec>>) -> Checked<Option<Transactions>> {
+    let Some(spec) = spec else { return Ok(None) };
+    let t = spec.get_ref();
+    let messages = t.messages.as_ref().map(|m| *m.get_ref()).unwrap_or(Transactions::DEFAULT_MESSAGES);
+    if messages == 0 {
+        let at = t.messages.as_ref().map(|m| m.span()).unwrap_or(spec.span());
+        return Err(Diagnostic::new(at, "transactions.messages must be at least 1"));
+    }
+    let timeout = duration_of(&t.timeout, "transactions.timeout", Transactions::DEFAULT_TIMEOUT)?;
+    if timeout < Duration::from_secs(1) {
+        let at = t.timeout.as_ref().map(|m| m.span()).unwrap_or(spec.span());
+        return Err(Diagnostic::new(at, "transactions.timeout must be at least 1s (the broker's minimum)"));
+    }
+    Ok(Some(Transactions {
+        messages,
+        abort_every: t.abort_every.as_ref().map(|a| *a.get_ref()).unwrap_or(Transactions::DEFAULT_ABORT_EVERY),
+        timeout,
+    }))
+}
+
 fn resolve_workload(spec: &WorkloadSpec, topic: &Topic, span: Range<usize>) -> Checked<Workload> {
     let count = |v: &Option<Spanned<u32>>, default: u32| v.as_ref().map(|v| *v.get_ref()).unwrap_or(default);
     let producers = count(&spec.producers, Workload::DEFAULT_PRODUCERS);
@@ -380,6 +400,11 @@ fn resolve_workload(spec: &WorkloadSpec, topic: &Topic, span: Range<usize>) -> C
                 ))
             }
             Some(l) => Some(l.get_ref().clone()),
+            None => None,
+        },
+        transactions: resolve_transactions(spec.transactions.as_ref())?,
+        isolation: match &spec.isolation {
+            Some(i) => Some(i.get_ref().parse().map_err(|e| Diagnostic::new(i.span(), e))?),
             None => None,
         },
     })

@@ -38,6 +38,7 @@ mod launcher;
 mod signals;
 mod spawn;
 mod supervisor;
+mod transactions;
 
 pub use launcher::{WorkerLauncher, WORKERS_DIR_ENV};
 use signals::{signal, wait_stopped};
@@ -86,6 +87,10 @@ pub struct ProducerTracker {
     in_flight: Mutex<BTreeMap<u64, (Option<i32>, Instant)>>,
     next_seq: AtomicU64,
     pub progress: Arc<ProducerProgress>,
+    /// Transactional: the transaction open now.
+    open_txn: Mutex<Option<transactions::OpenTxn>>,
+    /// Transactional: seqs below this are in ended transactions; a late report of one is moot.
+    ended_below: AtomicU64,
 }
 
 impl ProducerTracker {
@@ -94,7 +99,62 @@ impl ProducerTracker {
             in_flight: Mutex::new(BTreeMap::new()),
             next_seq: AtomicU64::new(0),
             progress: Arc::new(ProducerProgress::new(partitions)),
+            open_txn: Mutex::new(None),
+            ended_below: AtomicU64::new(0),
         }
+    }
+
+    fn txn_begin(&self, first_seq: u64, at: Instant) {
+        let open = transactions::OpenTxn { first_seq, began: at, reports: BTreeMap::new() };
+        *self.open_txn.lock().unwrap() = Some(open);
+    }
+
+    /// Whether `report` is held for its open transaction (or moot, its transaction having
+    /// ended): then it is no outcome yet.
+    fn held_for_txn(&self, report: &Report) -> bool {
+        if report.seq < self.ended_below.load(Ordering::SeqCst) && !self.in_flight.lock().unwrap().contains_key(&report.seq) {
+            return true;
+        }
+        match self.open_txn.lock().unwrap().as_mut() {
+            Some(open) if report.seq >= open.first_seq => {
+                open.reports.insert(report.seq, report.clone());
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The end of the open transaction: each of its messages' final report, and its event.
+    /// None when no transaction was open or it held no message.
+    fn txn_end(&self, producer: u32, end: super::transaction::TxnEnd, at: Instant) -> Option<transactions::Ended> {
+        let open = self.open_txn.lock().unwrap().take()?;
+        if end.last_seq < end.first_seq {
+            return None;
+        }
+        self.ended_below.fetch_max(end.last_seq + 1, Ordering::SeqCst);
+        let ended = transactions::end(producer, open, end, &mut self.in_flight.lock().unwrap(), at);
+        for r in &ended.reports {
+            self.progress.record(r.outcome, r.partition);
+        }
+        Some(ended)
+    }
+
+    /// The transaction left open by a process that died: unknown, with every message of it.
+    fn abandon_txn(&self, producer: u32, why: &str, at: Instant) -> Option<transactions::Ended> {
+        let first = self.open_txn.lock().unwrap().as_ref()?.first_seq;
+        let last = self.next_seq().checked_sub(1).filter(|last| *last >= first);
+        let Some(last_seq) = last else {
+            self.open_txn.lock().unwrap().take();
+            return None;
+        };
+        let end = super::transaction::TxnEnd {
+            first_seq: first,
+            last_seq,
+            outcome: crate::history::TxnOutcome::Unknown,
+            error: None,
+            why: Some(why.to_string()),
+        };
+        self.txn_end(producer, end, at)
     }
 
     fn sending(&self, seq: u64, partition: Option<i32>) {

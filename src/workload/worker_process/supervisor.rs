@@ -1,6 +1,7 @@
 //! Reading a worker's protocol lines and its exit, and turning them into history events.
 
 use super::*;
+use crate::workload::transaction::{OPEN_WHEN_EXITED, OPEN_WHEN_KILLED};
 
 pub(super) fn worker_event(role: Role, id: u32, state: &str) -> Event {
     Event::Worker(WorkerEvent { time_ms: 0.0, role: role.as_str().into(), id, state: state.into() })
@@ -99,10 +100,20 @@ impl Supervisor {
             WorkerLine::Sending { seq, partition } => self.producer.sending(seq, partition),
             WorkerLine::Outcome { seq, outcome, partition, offset, latency_ms, status, error, why } => {
                 let report = Report { seq, outcome, partition, offset, status, latency_ms, error, why };
+                if self.producer.held_for_txn(&report) {
+                    return;
+                }
                 if self.producer.outcome(&report) {
                     self.send(at, Event::Send(send_event(id, report)));
                 } else {
                     self.send(at, Event::note(format!("{role} {id} reported a second outcome for seq {seq}; it is ignored")));
+                }
+            }
+            WorkerLine::TxnBegin { first_seq } => self.producer.txn_begin(first_seq, at),
+            WorkerLine::TxnEnd { first_seq, last_seq, outcome, error, why } => {
+                let end = crate::workload::transaction::TxnEnd { first_seq, last_seq, outcome, error, why };
+                if let Some(ended) = self.producer.txn_end(id, end, at) {
+                    self.txn_ended(ended, at);
                 }
             }
             WorkerLine::Processed { producer, seq, partition, offset } => {
@@ -143,6 +154,14 @@ impl Supervisor {
         }
     }
 
+    /// Each message of an ended transaction, then the transaction.
+    fn txn_ended(&self, ended: super::transactions::Ended, at: Instant) {
+        for report in ended.reports {
+            self.send(at, Event::Send(send_event(self.id, report)));
+        }
+        self.send(at, Event::Txn(ended.event));
+    }
+
     fn ended(&self, status: Option<ExitStatus>) {
         let (id, role) = (self.id, self.role);
         let ending = *self.state.ending.lock().unwrap();
@@ -153,6 +172,10 @@ impl Supervisor {
             Some((Ending::Killed, at)) => at,
             _ => now,
         };
+        let open_why = if killed { OPEN_WHEN_KILLED } else { OPEN_WHEN_EXITED };
+        if let Some(ended) = self.producer.abandon_txn(id, open_why, at_end) {
+            self.txn_ended(ended, at_end);
+        }
         for (seq, partition) in self.producer.abandon() {
             let why = if killed { NO_REPORT_KILLED } else { NO_REPORT_EXITED };
             let report = Report {
