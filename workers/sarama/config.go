@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -53,6 +54,8 @@ type Config struct {
 	MaxInFlight  int             `json:"max_in_flight"`
 	Acks         json.RawMessage `json:"acks"`
 	Idempotence  *bool           `json:"idempotence"`
+	// Transaction: null or absent, not transactional (docs/worker-protocol.md, Transactions).
+	Transaction *TransactionConfig `json:"transaction"`
 
 	// Consumer.
 	GroupID          string  `json:"group_id"`
@@ -61,6 +64,8 @@ type Config struct {
 	CommitIntervalMs uint64  `json:"commit_interval_ms"`
 	ProcessingMs     float64 `json:"processing_ms"`
 	ProcessingBuffer int     `json:"processing_buffer"`
+	// Isolation: "read_committed" or "read_uncommitted"; "" (absent or null): sarama's default.
+	Isolation string `json:"isolation"`
 
 	Properties map[string]string `json:"properties"`
 	Security   *Security         `json:"security"`
@@ -72,6 +77,29 @@ type Config struct {
 	commit    commitMode
 	brokers   []string
 	producing bool
+}
+
+// TransactionConfig is a transactional producer's `transaction` object.
+type TransactionConfig struct {
+	// ID is the transactional id (Producer.Transaction.ID): the same for every process of one
+	// producer, so a new process fences the one before it.
+	ID string `json:"id"`
+	// Messages per transaction.
+	Messages uint32 `json:"messages"`
+	// AbortEvery: the last of every this many transactions is aborted on purpose; 0: none.
+	AbortEvery uint32 `json:"abort_every"`
+	// TimeoutMs is transaction.timeout.ms (Producer.Transaction.Timeout).
+	TimeoutMs uint64 `json:"timeout_ms"`
+}
+
+// abortsOnPurpose: whether the transaction whose first seq is firstSeq is aborted on purpose,
+// the protocol's rule (src/model/workload.rs, Transactions::aborts_on_purpose).
+func (t *TransactionConfig) abortsOnPurpose(firstSeq uint64) bool {
+	if t.AbortEvery == 0 {
+		return false
+	}
+	every := uint64(t.AbortEvery)
+	return (firstSeq/uint64(max(t.Messages, 1)))%every == every-1
 }
 
 // routing: where each message goes.
@@ -205,6 +233,23 @@ func (c *Config) validateProducer() error {
 	if c.Idempotence != nil && *c.Idempotence && acks != "" && acks != "all" {
 		return invalid("idempotence needs acks \"all\" (sarama: Producer.RequiredAcks = WaitForAll); found acks %q", acks)
 	}
+	if t := c.Transaction; t != nil {
+		switch {
+		case t.ID == "":
+			return invalid("transaction.id is empty")
+		case t.Messages < 1:
+			return invalid("transaction.messages must be at least 1")
+		case t.TimeoutMs < 1:
+			return invalid("transaction.timeout_ms must be at least 1")
+		case t.TimeoutMs > uint64(math.MaxInt32):
+			return invalid("transaction.timeout_ms must be at most %d (Kafka's transaction.timeout.ms is an int32)", math.MaxInt32)
+		case c.Idempotence != nil && !*c.Idempotence:
+			// sarama: "Transactional producer requires Idempotent to be true".
+			return invalid("a transactional producer is idempotent (sarama: Producer.Idempotent); found idempotence false")
+		case acks != "" && acks != "all":
+			return invalid("a transactional producer needs acks \"all\" (sarama: Producer.RequiredAcks = WaitForAll); found acks %q", acks)
+		}
+	}
 	return nil
 }
 
@@ -248,6 +293,11 @@ func (c *Config) validateConsumer() error {
 	if c.ProcessingBuffer < 0 {
 		return invalid("processing_buffer must not be negative")
 	}
+	switch c.Isolation {
+	case "", "read_committed", "read_uncommitted":
+	default:
+		return invalid("isolation must be \"read_committed\" or \"read_uncommitted\"; found %q", c.Isolation)
+	}
 	return nil
 }
 
@@ -256,8 +306,8 @@ func (c *Config) validateConsumer() error {
 var defaultVersion = sarama.V3_6_0_0
 
 // saramaConfig makes the client's config: the harness's settings, then the config fields the
-// protocol owns (acks, idempotence, the commit mode), then the scenario's properties by
-// sarama's own names, then sarama's own validation.
+// protocol owns (acks, idempotence, the transaction, the commit mode, the isolation level),
+// then the scenario's properties by sarama's own names, then sarama's own validation.
 func saramaConfig(c *Config) (*sarama.Config, error) {
 	sc := sarama.NewConfig()
 	sc.Version = defaultVersion
@@ -274,12 +324,19 @@ func saramaConfig(c *Config) (*sarama.Config, error) {
 		case "all":
 			sc.Producer.RequiredAcks = sarama.WaitForAll
 		}
-		if c.Idempotence != nil && *c.Idempotence {
-			// What sarama's Config.Validate requires of an idempotent producer (config.go).
+		if (c.Idempotence != nil && *c.Idempotence) || c.Transaction != nil {
+			// What sarama's Config.Validate requires of an idempotent producer (config.go), which
+			// a transactional one is; Version is at least V0_11_0_0 (defaultVersion).
 			sc.Producer.Idempotent = true
 			sc.Producer.RequiredAcks = sarama.WaitForAll
 			sc.Net.MaxOpenRequests = 1
 			sc.Producer.Retry.Max = max(sc.Producer.Retry.Max, 1)
+		}
+		if t := c.Transaction; t != nil {
+			// NewAsyncProducer then gets the producer id and epoch of this transactional id
+			// (InitProducerId), fencing any earlier producer with it, before `ready`.
+			sc.Producer.Transaction.ID = t.ID
+			sc.Producer.Transaction.Timeout = time.Duration(t.TimeoutMs) * time.Millisecond
 		}
 		if c.routing.explicit() {
 			// The worker sets each message's partition; only the manual partitioner keeps it.
@@ -294,6 +351,13 @@ func saramaConfig(c *Config) (*sarama.Config, error) {
 		sc.Consumer.Group.Session.Timeout = 6 * time.Second
 		sc.Consumer.Group.Heartbeat.Interval = time.Second
 		sc.Consumer.Return.Errors = true
+		// The config's isolation; properties (Consumer.IsolationLevel) still win.
+		switch c.Isolation {
+		case "read_committed":
+			sc.Consumer.IsolationLevel = sarama.ReadCommitted
+		case "read_uncommitted":
+			sc.Consumer.IsolationLevel = sarama.ReadUncommitted
+		}
 	}
 	if err := applySecurity(sc, c.Security); err != nil {
 		return nil, err

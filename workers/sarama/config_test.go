@@ -145,3 +145,69 @@ func TestSecurityBecomesSaramasNetSettings(t *testing.T) {
 		t.Fatalf("SSL with sasl credentials: %v", err)
 	}
 }
+
+func TestATransactionMakesSaramasTransactionalProducer(t *testing.T) {
+	cfg, sc, err := producerConfig(t, `,"transaction":{"id":"kc-1-producer-0","messages":10,"abort_every":5,"timeout_ms":10000}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Transaction == nil || cfg.Transaction.Messages != 10 || cfg.Transaction.AbortEvery != 5 {
+		t.Fatalf("transaction %+v", cfg.Transaction)
+	}
+	if sc.Producer.Transaction.ID != "kc-1-producer-0" || sc.Producer.Transaction.Timeout != 10*time.Second ||
+		!sc.Producer.Idempotent || sc.Producer.RequiredAcks != sarama.WaitForAll || sc.Net.MaxOpenRequests != 1 ||
+		sc.Producer.Retry.Max < 1 || !sc.Version.IsAtLeast(sarama.V0_11_0_0) {
+		t.Errorf("transactional settings: %+v, Net.MaxOpenRequests %d", sc.Producer, sc.Net.MaxOpenRequests)
+	}
+	// With idempotence and acks all spelled out, the same.
+	if _, sc, err := producerConfig(t, `,"acks":"all","idempotence":true,"transaction":{"id":"x","messages":1,"abort_every":0,"timeout_ms":1000}`); err != nil || sc.Producer.Transaction.ID != "x" {
+		t.Errorf("transaction with acks all and idempotence: %v", err)
+	}
+	// Absent or null: not transactional.
+	for _, extra := range []string{"", `,"transaction":null`} {
+		cfg, sc, err := producerConfig(t, extra)
+		if err != nil || cfg.Transaction != nil || sc.Producer.Transaction.ID != "" {
+			t.Errorf("%q: transactional: %v", extra, err)
+		}
+	}
+	for extra, want := range map[string]string{
+		`,"transaction":{"id":"","messages":10,"abort_every":0,"timeout_ms":1000}`:                                               "transaction.id is empty",
+		`,"transaction":{"id":"x","messages":0,"abort_every":0,"timeout_ms":1000}`:                                               "transaction.messages",
+		`,"transaction":{"id":"x","messages":10,"abort_every":0,"timeout_ms":0}`:                                                 "transaction.timeout_ms",
+		`,"idempotence":false,"transaction":{"id":"x","messages":10,"abort_every":0,"timeout_ms":1000}`:                          "idempotent",
+		`,"acks":"1","transaction":{"id":"x","messages":10,"abort_every":0,"timeout_ms":1000}`:                                   `acks "all"`,
+		`,"transaction":{"id":"x","messages":10,"abort_every":0,"timeout_ms":1000},"properties":{"Net.MaxOpenRequests":"5"}`:     "Net.MaxOpenRequests",
+		`,"transaction":{"id":"x","messages":10,"abort_every":0,"timeout_ms":1000},"properties":{"Producer.Transaction.ID":"y"}`: `use the config field "transaction"`,
+	} {
+		if _, _, err := producerConfig(t, extra); err == nil || !isConfigError(err) || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want a config error containing %q", extra, err, want)
+		}
+	}
+}
+
+func TestIsolationSetsSaramasIsolationLevelAndPropertiesWin(t *testing.T) {
+	consumer := func(extra string) (*sarama.Config, error) {
+		line := `{"protocol":1,"role":"consumer","id":1,"run_id":"r","bootstrap_servers":"b:9092","topic":"t","group_id":"g","commit":"manual-sync"` + extra + `}`
+		cfg, err := parseConfig([]byte(line))
+		if err != nil {
+			return nil, err
+		}
+		return saramaConfig(cfg)
+	}
+	for extra, want := range map[string]sarama.IsolationLevel{
+		"":                                sarama.ReadUncommitted, // sarama's default
+		`,"isolation":null`:               sarama.ReadUncommitted,
+		`,"isolation":"read_committed"`:   sarama.ReadCommitted,
+		`,"isolation":"read_uncommitted"`: sarama.ReadUncommitted,
+		`,"isolation":"read_committed","properties":{"Consumer.IsolationLevel":"read_uncommitted"}`: sarama.ReadUncommitted,
+		`,"isolation":"read_uncommitted","properties":{"Consumer.IsolationLevel":"read_committed"}`: sarama.ReadCommitted,
+	} {
+		sc, err := consumer(extra)
+		if err != nil || sc.Consumer.IsolationLevel != want {
+			t.Errorf("%q: isolation %v, %v; want %v", extra, sc.Consumer.IsolationLevel, err, want)
+		}
+	}
+	if _, err := consumer(`,"isolation":"serializable"`); err == nil || !isConfigError(err) || !strings.Contains(err.Error(), "isolation") {
+		t.Errorf("isolation serializable: %v, want a config error", err)
+	}
+}

@@ -50,6 +50,23 @@ type outcomeLine struct {
 	Why       string   `json:"why,omitempty"`
 }
 
+// txnBeginLine: a transaction began (transactional producers); its messages follow.
+type txnBeginLine struct {
+	Type     string `json:"type"`
+	FirstSeq uint64 `json:"first_seq"`
+}
+
+// txnEndLine: the commit or abort of the transaction returned, after every outcome line of
+// its messages.
+type txnEndLine struct {
+	Type     string `json:"type"`
+	FirstSeq uint64 `json:"first_seq"`
+	LastSeq  uint64 `json:"last_seq"`
+	Outcome  string `json:"outcome"`
+	Error    string `json:"error,omitempty"`
+	Why      string `json:"why,omitempty"`
+}
+
 type rebalanceLine struct {
 	Type       string  `json:"type"`
 	Kind       string  `json:"kind"`

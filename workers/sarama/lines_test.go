@@ -24,6 +24,12 @@ func TestLinesHaveTheDocumentedShape(t *testing.T) {
 		{committingLine{Type: "committing", Partition: 0, Offset: 346}, `{"type":"committing","partition":0,"offset":346}`},
 		{commitLine{Type: "commit", Partition: 2, Offset: 8}, `{"type":"commit","partition":2,"offset":8}`},
 		{stoppedLine{Type: "stopped"}, `{"type":"stopped"}`},
+		{txnBeginLine{Type: "txn_begin", FirstSeq: 50}, `{"type":"txn_begin","first_seq":50}`},
+		{txnEndLine{Type: "txn_end", FirstSeq: 50, LastSeq: 59, Outcome: outcomeCommitted}, `{"type":"txn_end","first_seq":50,"last_seq":59,"outcome":"committed"}`},
+		{txnEndLine{Type: "txn_end", FirstSeq: 60, LastSeq: 69, Outcome: outcomeAborted, Why: whyAbortedOnPurpose},
+			`{"type":"txn_end","first_seq":60,"last_seq":69,"outcome":"aborted","why":"aborted on purpose"}`},
+		{txnEndLine{Type: "txn_end", FirstSeq: 70, LastSeq: 71, Outcome: outcomeUnknown, Error: "e", Why: whyCommitFatal},
+			`{"type":"txn_end","first_seq":70,"last_seq":71,"outcome":"unknown","error":"e","why":"` + whyCommitFatal + `"}`},
 	}
 	for _, c := range cases {
 		got, _ := json.Marshal(c.line)

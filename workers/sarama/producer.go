@@ -11,6 +11,9 @@ package main
 // AsyncCloses the producer (which flushes and retries what it holds) and waits for every
 // outstanding report up to the delivery bound (deliveryBound), then writes `unknown` ("no report
 // by the end") for any seq still without an outcome, then `stopped`.
+//
+// With a `transaction` in the config the producer is transactional (transactional.go): the same
+// sending, in transactions of `messages` messages, each between a `txn_begin` and a `txn_end`.
 
 import (
 	"fmt"
@@ -61,6 +64,8 @@ type producerWorker struct {
 	mu      sync.Mutex
 	waiting map[uint64]pending
 	closed  bool // after the final unknowns: later reports are ignored
+	// reported gets a token (without blocking) after each outcome line: awaitOutcomes waits on it.
+	reported chan struct{}
 }
 
 // runProducer creates the producer (newProducer), writes `ready`, sends until a stop, and
@@ -83,19 +88,40 @@ func runProducer(cfg *Config, sc *sarama.Config, out *Out, stop <-chan struct{},
 		return nil
 	}
 	w := &producerWorker{
-		cfg:     cfg,
-		sc:      sc,
-		out:     out,
-		log:     log,
-		enc:     enc,
-		noAcks:  sc.Producer.RequiredAcks == sarama.NoResponse,
-		bound:   deliveryBound(sc),
-		slots:   make(chan struct{}, cfg.MaxInFlight),
-		waiting: make(map[uint64]pending),
+		cfg:      cfg,
+		sc:       sc,
+		out:      out,
+		log:      log,
+		enc:      enc,
+		noAcks:   sc.Producer.RequiredAcks == sarama.NoResponse,
+		bound:    deliveryBound(sc),
+		slots:    make(chan struct{}, cfg.MaxInFlight),
+		waiting:  make(map[uint64]pending),
+		reported: make(chan struct{}, 1),
 	}
 	out.ready()
 	deadline := time.Now().Add(time.Duration(cfg.DurationMs) * time.Millisecond)
+	reportsDone := w.readReports(p)
 
+	var next uint64
+	if cfg.Transaction != nil {
+		t := &transactional{w: w, txn: cfg.Transaction, p: p, reportsDone: reportsDone, newProducer: newProducer}
+		next = t.send(stop, deadline)
+		p, reportsDone = t.p, t.reportsDone // nil and a closed channel when it was closed
+	} else {
+		next = w.send(p, stop, deadline)
+	}
+	log("sent seqs %d..%d; closing the producer, waiting up to %v for %d reports", cfg.FirstSeq, next, w.bound, w.outstanding())
+	if p != nil {
+		p.AsyncClose()
+	}
+	w.finish(reportsDone)
+	return nil
+}
+
+// readReports turns p's reports into outcome lines until sarama closes its channels (after
+// AsyncClose), which closes the channel it returns.
+func (w *producerWorker) readReports(p sarama.AsyncProducer) <-chan struct{} {
 	var reports sync.WaitGroup
 	reports.Add(2)
 	go func() {
@@ -110,14 +136,9 @@ func runProducer(cfg *Config, sc *sarama.Config, out *Out, stop <-chan struct{},
 			w.errored(pe)
 		}
 	}()
-	reportsDone := make(chan struct{})
-	go func() { reports.Wait(); close(reportsDone) }()
-
-	next := w.send(p, stop, deadline)
-	log("sent seqs %d..%d; closing the producer, waiting up to %v for %d reports", cfg.FirstSeq, next, w.bound, w.outstanding())
-	p.AsyncClose()
-	w.finish(reportsDone)
-	return nil
+	done := make(chan struct{})
+	go func() { reports.Wait(); close(done) }()
+	return done
 }
 
 // partitionOf is where message seq goes; nil with hash routing.
@@ -137,56 +158,95 @@ func (w *producerWorker) partitionOf(seq uint64) *int32 {
 // send hands messages to sarama until the duration is over, max_messages are sent or the
 // worker is stopped; it returns the next seq (seqs below it each have a `sending` line).
 func (w *producerWorker) send(p sarama.AsyncProducer, stop <-chan struct{}, deadline time.Time) uint64 {
-	var interval time.Duration
-	if w.cfg.Rate > 0 {
-		interval = time.Duration(float64(time.Second) / w.cfg.Rate)
-	}
-	ending := time.NewTimer(time.Until(deadline))
-	defer ending.Stop()
-	nextDue := time.Now()
+	g := newGate(w, deadline)
+	defer g.close()
 	seq := w.cfg.FirstSeq
+	for g.open(seq, stop) {
+		handed := w.sendOne(p, seq, stop, g.ending.C)
+		seq++
+		if !handed {
+			break
+		}
+		g.sent()
+	}
+	return seq
+}
+
+// gate paces sending: `rate`, the in-flight cap, and the ends of sending (stop, duration_ms,
+// max_messages).
+type gate struct {
+	w        *producerWorker
+	interval time.Duration // 0: as fast as the in-flight cap allows
+	deadline time.Time
+	ending   *time.Timer // fires at deadline
+	nextDue  time.Time
+}
+
+func newGate(w *producerWorker, deadline time.Time) *gate {
+	g := &gate{w: w, deadline: deadline, ending: time.NewTimer(time.Until(deadline)), nextDue: time.Now()}
+	if w.cfg.Rate > 0 {
+		g.interval = time.Duration(float64(time.Second) / w.cfg.Rate)
+	}
+	return g
+}
+
+func (g *gate) close() { g.ending.Stop() }
+
+// open waits until message seq may be handed over (its turn at `rate`, then an in-flight token,
+// which it takes); false when sending is over: stopped, the duration over, or max_messages sent.
+func (g *gate) open(seq uint64, stop <-chan struct{}) bool {
+	cfg := g.w.cfg
 	for {
 		select {
 		case <-stop:
-			return seq
+			return false
 		default:
 		}
 		now := time.Now()
-		if !now.Before(deadline) {
-			return seq
+		if !now.Before(g.deadline) {
+			return false
 		}
-		if w.cfg.MaxMessages != nil && seq >= w.cfg.FirstSeq+*w.cfg.MaxMessages {
-			return seq
+		if cfg.MaxMessages != nil && seq >= cfg.FirstSeq+*cfg.MaxMessages {
+			return false
 		}
-		if interval > 0 && now.Before(nextDue) {
+		if g.interval > 0 && now.Before(g.nextDue) {
 			select {
 			case <-stop:
-				return seq
-			case <-ending.C:
-				return seq
-			case <-time.After(nextDue.Sub(now)):
+				return false
+			case <-g.ending.C:
+				return false
+			case <-time.After(g.nextDue.Sub(now)):
 			}
 			continue
 		}
 		// The in-flight cap: a token per message without an outcome.
 		select {
-		case w.slots <- struct{}{}:
+		case g.w.slots <- struct{}{}:
+			return true
 		case <-stop:
-			return seq
-		case <-ending.C:
-			return seq
+			return false
+		case <-g.ending.C:
+			return false
 		}
-		handed := w.sendOne(p, seq, stop, ending.C)
-		seq++
-		if !handed {
-			return seq
+	}
+}
+
+// sent: a message was handed over; the next is due one interval later (a producer that fell
+// behind catches up by at most maxCatchUp).
+func (g *gate) sent() {
+	if g.interval > 0 {
+		g.nextDue = g.nextDue.Add(g.interval)
+		if now := time.Now(); g.nextDue.Add(maxCatchUp).Before(now) {
+			g.nextDue = now
 		}
-		if interval > 0 {
-			nextDue = nextDue.Add(interval)
-			if now := time.Now(); nextDue.Add(maxCatchUp).Before(now) {
-				nextDue = now
-			}
-		}
+	}
+}
+
+// release gives back the token open took, for a message that was not sent after all.
+func (g *gate) release() {
+	select {
+	case <-g.w.slots:
+	default:
 	}
 }
 
@@ -275,6 +335,10 @@ func (w *producerWorker) report(seq uint64, line outcomeLine, fromClient bool) {
 	case <-w.slots:
 	default:
 	}
+	select {
+	case w.reported <- struct{}{}:
+	default:
+	}
 }
 
 func (w *producerWorker) outstanding() int {
@@ -301,7 +365,17 @@ wait:
 		case <-tick.C:
 		}
 	}
+	if left := w.unreported(whyNoReportByTheEnd, true); left > 0 {
+		w.log("%d messages had no report within %v: unknown", left, w.bound)
+	}
+	w.out.stopped(nil)
+}
+
+// unreported writes `unknown` (why) for every seq still without an outcome, in seq order, and
+// returns how many; closing: later reports are ignored (the end of the run).
+func (w *producerWorker) unreported(why string, closing bool) int {
 	w.mu.Lock()
+	defer w.mu.Unlock()
 	left := make([]uint64, 0, len(w.waiting))
 	for seq := range w.waiting {
 		left = append(left, seq)
@@ -310,12 +384,14 @@ wait:
 	for _, seq := range left {
 		p := w.waiting[seq]
 		delete(w.waiting, seq)
-		w.out.emit(outcomeLine{Type: "outcome", Seq: seq, Outcome: outcomeUnknown, Partition: p.partition, Why: whyNoReportByTheEnd})
+		w.out.emit(outcomeLine{Type: "outcome", Seq: seq, Outcome: outcomeUnknown, Partition: p.partition, Why: why})
+		select {
+		case <-w.slots:
+		default:
+		}
 	}
-	w.closed = true
-	w.mu.Unlock()
-	if len(left) > 0 {
-		w.log("%d messages had no report within %v: unknown", len(left), w.bound)
+	if closing {
+		w.closed = true
 	}
-	w.out.stopped(nil)
+	return len(left)
 }

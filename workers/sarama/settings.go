@@ -212,6 +212,8 @@ var settings = map[string]setting{
 var ownedSettings = map[string]string{
 	"Producer.RequiredAcks":              "the config field \"acks\"",
 	"Producer.Idempotent":                "the config field \"idempotence\"",
+	"Producer.Transaction.ID":            "the config field \"transaction\" (its id)",
+	"Producer.Transaction.Timeout":       "the config field \"transaction\" (its timeout_ms)",
 	"Consumer.Offsets.AutoCommit.Enable": "the config field \"commit\" (the commit mode decides auto-commit)",
 	"Producer.Return.Successes":          "nothing: the worker needs every delivery report",
 	"Producer.Return.Errors":             "nothing: the worker needs every delivery report",

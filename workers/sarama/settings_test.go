@@ -158,7 +158,8 @@ func TestSettingsSetTheirFields(t *testing.T) {
 func TestUnknownAndOwnedSettingsAreConfigErrors(t *testing.T) {
 	for name, want := range map[string]string{
 		"linger.ms":                          `unknown sarama setting "linger.ms"`,
-		"Producer.Transaction.ID":            `unknown sarama setting "Producer.Transaction.ID"`,
+		"Producer.Transaction.ID":            `use the config field "transaction" (its id)`,
+		"Producer.Transaction.Timeout":       `use the config field "transaction" (its timeout_ms)`,
 		"Producer.RequiredAcks":              `use the config field "acks"`,
 		"Producer.Idempotent":                `use the config field "idempotence"`,
 		"Consumer.Offsets.AutoCommit.Enable": `use the config field "commit"`,
