@@ -77,7 +77,10 @@ import org.apache.kafka.common.errors.UnsupportedForMessageFormatException;
  *       became of the batches around it is not known.</li>
  *   <li>{@link #WHY_OTHER} (unknown): anything else, e.g. {@code KafkaException} "Producer is
  *       closed forcefully." ({@code close(timeout)} ran out and aborted batches that may be in
- *       flight), {@code InvalidProducerEpochException}, {@code UnsupportedVersionException}.</li>
+ *       flight), {@code InvalidProducerEpochException}, {@code UnsupportedVersionException},
+ *       {@code TransactionAbortedException} (a transactional batch failed by the abort of its
+ *       transaction; the harness takes the message's outcome from the transaction's
+ *       {@code txn_end}, see {@link TxnEnd}).</li>
  * </ol>
  */
 public final class Classify {

@@ -86,7 +86,7 @@ public final class ConsumerWorker {
         }
     }
 
-    /** The harness's defaults, then the scenario's properties, then what the config and the mode decide. */
+    /** The harness's defaults and the config's isolation, then the scenario's properties, then what the config and the mode decide. */
     static Properties clientProperties(WorkerConfig c) {
         Properties p = new Properties();
         p.put(ConsumerConfig.CLIENT_ID_CONFIG, "kafka-chaos-consumer-" + c.id);
@@ -95,6 +95,11 @@ public final class ConsumerWorker {
         // SIGKILLed member's partitions move after 6 s (the consumer protocol makes them the
         // broker's group settings, and kafka-clients rejects them from the client).
         p.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, "classic");
+        // The config's isolation, under the scenario's properties: a [consumer.java] table that
+        // names isolation.level says what ran.
+        if (c.isolation != null) {
+            p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, c.isolation);
+        }
         p.putAll(c.security);
         p.putAll(c.properties);
         if ("classic".equalsIgnoreCase(p.getProperty(ConsumerConfig.GROUP_PROTOCOL_CONFIG))) {

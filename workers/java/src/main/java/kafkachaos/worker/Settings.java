@@ -28,7 +28,12 @@ public final class Settings {
             ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG,
             ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG,
             ProducerConfig.ACKS_CONFIG, // the config's `acks`
-            ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG); // the config's `idempotence`
+            ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, // the config's `idempotence`
+            // The config's `transaction`: an id in properties would make a producer the worker
+            // never initialises (or one the harness's restarts do not fence), and a timeout
+            // there would contradict the config's `timeout_ms`.
+            ProducerConfig.TRANSACTIONAL_ID_CONFIG,
+            ProducerConfig.TRANSACTION_TIMEOUT_CONFIG);
 
     public static final Set<String> CONSUMER_OWNED = Set.of(
             ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
@@ -58,7 +63,7 @@ public final class Settings {
         for (String name : properties.keySet()) {
             if (owned.contains(name)) {
                 throw new ConfigError("property " + name + " is set by the harness for every " + who
-                        + " (from the config's own fields: acks, idempotence, group_id, bootstrap_servers, "
+                        + " (from the config's own fields: acks, idempotence, transaction, group_id, bootstrap_servers, "
                         + "or the commit mode); it cannot be set in properties");
             }
             if (!known.contains(name)) {

@@ -27,6 +27,7 @@ import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.errors.TopicAuthorizationException;
+import org.apache.kafka.common.errors.TransactionAbortedException;
 import org.apache.kafka.common.errors.UnknownProducerIdException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.apache.kafka.common.errors.UnsupportedVersionException;
@@ -111,6 +112,8 @@ class ClassifyTest {
                 new KafkaException("Producer is closed forcefully."),
                 new InvalidProducerEpochException("INVALID_PRODUCER_EPOCH"),
                 new UnsupportedVersionException("UNSUPPORTED_VERSION"),
+                // A batch of a transaction being aborted: txn_end, not this, decides the message.
+                new TransactionAbortedException("Failing batch since transaction was aborted"),
                 new IllegalStateException("something new")));
     }
 

@@ -57,6 +57,53 @@ class WorkerConfigTest {
         assertNull(manual.get("interceptor.classes"));
     }
 
+    private static final String TRANSACTIONAL = PRODUCER.replace("\"idempotence\":false",
+            "\"idempotence\":true,\"transaction\":{\"id\":\"r-producer-2\",\"messages\":10,\"abort_every\":3,"
+                    + "\"timeout_ms\":10000}");
+
+    @Test
+    void a_transaction_makes_a_transactional_idempotent_producer() throws ConfigError {
+        WorkerConfig c = WorkerConfig.parse(TRANSACTIONAL);
+        assertEquals("r-producer-2", c.transaction.id);
+        Properties p = ProducerWorker.clientProperties(c);
+        assertEquals("r-producer-2", p.get("transactional.id"));
+        assertEquals("10000", p.get("transaction.timeout.ms"));
+        assertEquals("true", p.get("enable.idempotence"));
+        assertEquals("all", p.get("acks"));
+        // Without acks and idempotence in the config, the transaction sets what it needs.
+        Properties bare = ProducerWorker.clientProperties(WorkerConfig.parse(TRANSACTIONAL
+                .replace("\"acks\":\"all\",", "").replace("\"idempotence\":true,", "")
+                .replace(",\"abort_every\":3,\"timeout_ms\":10000", "")));
+        assertEquals("all", bare.get("acks"));
+        assertEquals("true", bare.get("enable.idempotence"));
+        assertNull(bare.get("transaction.timeout.ms"), "the client's default");
+        assertNull(WorkerConfig.parse(PRODUCER).transaction);
+        assertNull(ProducerWorker.clientProperties(WorkerConfig.parse(PRODUCER)).get("transactional.id"));
+        assertNull(WorkerConfig.parse(PRODUCER.replace("\"idempotence\":false", "\"transaction\":null")).transaction);
+    }
+
+    @Test
+    void the_last_of_every_abort_every_transactions_is_aborted_on_purpose() throws ConfigError {
+        WorkerConfig.Transaction t = WorkerConfig.parse(TRANSACTIONAL).transaction;
+        // messages 10, abort_every 3: transactions 0, 1, 2, 3, ... begin at 0, 10, 20, 30, ...
+        assertTrue(!t.abortedOnPurpose(0) && !t.abortedOnPurpose(10) && t.abortedOnPurpose(20));
+        assertTrue(!t.abortedOnPurpose(30) && t.abortedOnPurpose(50) && t.abortedOnPurpose(25));
+        WorkerConfig.Transaction never = WorkerConfig.parse(TRANSACTIONAL.replace("\"abort_every\":3", "\"abort_every\":0")).transaction;
+        assertTrue(!never.abortedOnPurpose(0) && !never.abortedOnPurpose(20));
+        WorkerConfig.Transaction all = WorkerConfig.parse(TRANSACTIONAL.replace("\"abort_every\":3", "\"abort_every\":1")).transaction;
+        assertTrue(all.abortedOnPurpose(0) && all.abortedOnPurpose(17));
+    }
+
+    @Test
+    void the_consumers_isolation_is_its_isolation_level_under_the_properties() throws ConfigError {
+        String committed = consumer("manual-sync", "{}").replace("\"group_id\"", "\"isolation\":\"read_committed\",\"group_id\"");
+        assertEquals("read_committed", ConsumerWorker.clientProperties(WorkerConfig.parse(committed)).get("isolation.level"));
+        assertNull(ConsumerWorker.clientProperties(WorkerConfig.parse(consumer("manual-sync", "{}"))).get("isolation.level"),
+                "absent: the client's default");
+        String overridden = committed.replace("\"properties\":{}", "\"properties\":{\"isolation.level\":\"read_uncommitted\"}");
+        assertEquals("read_uncommitted", ConsumerWorker.clientProperties(WorkerConfig.parse(overridden)).get("isolation.level"));
+    }
+
     @Test
     void invalid_configs_are_refused_with_a_reason() {
         String[][] cases = {
@@ -68,6 +115,15 @@ class WorkerConfigTest {
                 {PRODUCER.replace("\"protocol\":1", "\"protocol\":2"), "protocol 2"},
                 {PRODUCER.replace("round-robin", "partition:4"), "partition:4"},
                 {"not json", "not valid JSON"},
+                {TRANSACTIONAL.replace("\"idempotence\":true", "\"idempotence\":false"), "idempotence is false"},
+                {TRANSACTIONAL.replace("\"acks\":\"all\"", "\"acks\":\"1\""), "needs acks all"},
+                {TRANSACTIONAL.replace("\"messages\":10", "\"messages\":0"), "transaction: messages = 0"},
+                {TRANSACTIONAL.replace("\"id\":\"r-producer-2\",", ""), "transaction: the config has no id"},
+                {TRANSACTIONAL.replace("\"transaction\":{", "\"transaction\":[{").replace("10000}", "10000}]"), "transaction must be"},
+                {PRODUCER.replace("\"linger.ms\"", "\"transactional.id\""), "set by the harness"},
+                {PRODUCER.replace("\"linger.ms\"", "\"transaction.timeout.ms\""), "set by the harness"},
+                {consumer("manual-sync", "{}").replace("\"group_id\"", "\"isolation\":\"read_everything\",\"group_id\""),
+                        "read_committed or read_uncommitted"},
         };
         for (String[] c : cases) {
             ConfigError e = assertThrows(ConfigError.class, () -> WorkerConfig.parse(c[0]), c[0]);
