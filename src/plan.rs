@@ -74,6 +74,10 @@ pub struct Cell {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idempotence: Option<bool>,
     pub commit: CommitMode,
+    /// What its consumers and final reader read (the matrix's `isolation`, else the
+    /// workload's); None: each client's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub isolation: Option<crate::model::Isolation>,
     /// The schedule's name, `none` for no faults.
     pub fault: String,
     /// The schedule's steps by time; `random-broker` already drawn (see `FaultStep::drawn_from`).
@@ -280,6 +284,7 @@ fn cell(scenario: &Scenario, index: usize, repetition: u32, id: String, config: 
         }
     }
     let commit = scenario.commit_of(config);
+    let isolation = scenario.isolation_of(config);
     let client = scenario.client_of(config);
     let kafka_version = scenario.kafka_version_of(config);
     // The common keys, in every client's terms; the rest of [producer] is librdkafka's.
@@ -317,6 +322,7 @@ fn cell(scenario: &Scenario, index: usize, repetition: u32, id: String, config: 
         broker,
         client,
         kafka_version,
+        isolation,
         acks,
         idempotence,
         commit,

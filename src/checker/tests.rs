@@ -566,3 +566,81 @@ fn an_analysis_survives_a_round_trip_through_its_files() {
         std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     assert_eq!(names.len(), 2, "no temporary files left: {names:?}");
 }
+
+/// The sends and txn event of one transaction of producer 0, seqs `first..first+n`, each
+/// message's outcome the transaction's.
+fn txn(first: u64, n: u64, outcome: &str, time_ms: f64) -> Vec<String> {
+    let message = match outcome {
+        "committed" => "acked",
+        "aborted" => "failed",
+        _ => "unknown",
+    };
+    let mut lines: Vec<String> = (first..first + n)
+        .map(|seq| format!(r#"{{"type":"send","time_ms":{time_ms},"producer":0,"seq":{seq},"outcome":"{message}","partition":0}}"#))
+        .collect();
+    lines.push(format!(
+        r#"{{"type":"txn","time_ms":{time_ms},"producer":0,"first_seq":{first},"last_seq":{},"outcome":"{outcome}"}}"#,
+        first + n - 1
+    ));
+    lines
+}
+
+fn log(seqs: impl IntoIterator<Item = u64>) -> Vec<String> {
+    seqs.into_iter()
+        .map(|seq| format!(r#"{{"type":"log","producer":0,"seq":{seq},"partition":0,"offset":{seq}}}"#))
+        .collect()
+}
+
+fn check_owned(lines: Vec<String>) -> Analysis {
+    check(&lines.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+#[test]
+fn an_aborted_transactions_message_in_the_log_or_processed_is_an_aborted_read() {
+    // Seqs 0-2 committed and in the log; 3-5 aborted: 3 in the log, 5 processed by a consumer.
+    let mut lines = txn(0, 3, "committed", 1.0);
+    lines.extend(txn(3, 3, "aborted", 2.0));
+    lines.extend(log([0, 1, 2, 3]));
+    lines.push(r#"{"type":"processed","time_ms":3.0,"consumer":0,"producer":0,"seq":5,"partition":0,"offset":5}"#.into());
+    let a = check_owned(lines);
+    assert_eq!((a.counts.aborted_read, a.counts.torn, a.counts.lost), (2, 0, 0));
+    let t = a.transactions.expect("a transactional history");
+    assert_eq!((t.summary.committed, t.summary.aborted, t.summary.aborted_read), (1, 1, 2));
+    assert_eq!((t.samples.len(), t.samples[0].first_seq, t.samples[0].in_log, t.samples[0].processed), (1, 3, 1, 1));
+}
+
+#[test]
+fn a_committed_transaction_partly_in_the_log_is_torn_and_its_missing_messages_lost() {
+    let mut lines = txn(0, 4, "committed", 1.0);
+    lines.extend(log([0, 2]));
+    let a = check_owned(lines);
+    assert_eq!((a.counts.torn, a.counts.lost, a.counts.aborted_read), (1, 2, 0));
+}
+
+#[test]
+fn a_committed_transaction_missing_from_the_log_is_lost_committed_writes_not_torn() {
+    let mut lines = txn(0, 3, "committed", 1.0);
+    lines.extend(txn(3, 2, "committed", 2.0));
+    lines.extend(log([0, 1, 2]));
+    let a = check_owned(lines);
+    assert_eq!((a.counts.lost, a.counts.torn), (2, 0));
+}
+
+#[test]
+fn unknown_transactions_are_resolved_by_the_log_whole_none_or_torn() {
+    let mut lines = txn(0, 3, "unknown", 1.0); // whole in the log: it committed
+    lines.extend(txn(3, 3, "unknown", 2.0)); // none: it aborted
+    lines.extend(txn(6, 3, "unknown", 3.0)); // one of three: torn
+    lines.extend(log([0, 1, 2, 7]));
+    let a = check_owned(lines);
+    let s = a.transactions.expect("a transactional history").summary;
+    assert_eq!((s.unknown, s.unknown_whole, s.unknown_none, s.torn), (3, 1, 1, 1));
+    assert_eq!((a.counts.torn, a.counts.recovered, a.counts.lost, a.counts.aborted_read), (1, 4, 0, 0));
+}
+
+#[test]
+fn a_history_without_transactions_has_no_transaction_summary() {
+    let a = check(&[r#"{"type":"send","time_ms":1.0,"producer":0,"seq":0,"outcome":"acked"}"#]);
+    assert!(a.transactions.is_none());
+    assert_eq!((a.counts.aborted_read, a.counts.torn), (0, 0));
+}

@@ -555,6 +555,14 @@ impl FaultTarget {
             _ => None,
         }
     }
+
+    /// The producer a condition on transactions watches by default: the target's.
+    pub fn producer(self) -> Option<u32> {
+        match self {
+            FaultTarget::Producer(p) => Some(p),
+            _ => None,
+        }
+    }
 }
 
 /// What the harness must observe before a step fires: a state, not a time, so the same recipe
@@ -572,13 +580,16 @@ pub enum Trigger {
     /// Consumer `consumer` has processed at least `count` records whose offsets are not
     /// committed (nor being committed): a crash now makes the group process them again.
     ProcessedNotCommitted { count: u64, consumer: u32 },
+    /// Producer `producer` has a transaction open with at least `count` messages sent, one it
+    /// means to commit (not one it aborts on purpose): a kill or a pause now lands mid-transaction.
+    TxnOpen { count: u64, producer: u32 },
 }
 
 impl Trigger {
     /// The consumer whose state the condition is about, if any.
     pub fn consumer(self) -> Option<u32> {
         match self {
-            Trigger::Acked { .. } => None,
+            Trigger::Acked { .. } | Trigger::TxnOpen { .. } => None,
             Trigger::CommittedNotProcessed { consumer, .. } | Trigger::ProcessedNotCommitted { consumer, .. } => {
                 Some(consumer)
             }
@@ -589,7 +600,8 @@ impl Trigger {
         match self {
             Trigger::Acked { count, .. }
             | Trigger::CommittedNotProcessed { count, .. }
-            | Trigger::ProcessedNotCommitted { count, .. } => count,
+            | Trigger::ProcessedNotCommitted { count, .. }
+            | Trigger::TxnOpen { count, .. } => count,
         }
     }
 }
@@ -605,6 +617,9 @@ impl fmt::Display for Trigger {
             }
             Trigger::ProcessedNotCommitted { count, consumer } => {
                 write!(f, "consumer {consumer} has {count} processed, uncommitted records")
+            }
+            Trigger::TxnOpen { count, producer } => {
+                write!(f, "producer {producer} has a transaction open with {count} messages, to be committed")
             }
         }
     }

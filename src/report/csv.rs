@@ -60,12 +60,12 @@ mod tests {
         assert_eq!(
             lines.next().unwrap(),
             "id,acks,fault,verdict,definite,sent,acked,failed,unknown,in_log,lost,duplicated,reordered,unexpected,\
-             recovered,unconsumed,redelivered,processed_twice"
+             recovered,unconsumed,redelivered,processed_twice,aborted_read,torn"
         );
         let rows: Vec<&str> = lines.collect();
         assert_eq!(rows.len(), summary.cells.len());
-        assert_eq!(rows[0], "acks-1_leader-kill,1,leader-kill,fail,1.0000,6,6,0,0,4,2,1,0,0,0,0,0,1");
-        assert_eq!(rows[2], "acks-all_broker-stop,all,broker-stop,unknown,,,,,,,,,,,,,,");
+        assert_eq!(rows[0], "acks-1_leader-kill,1,leader-kill,fail,1.0000,6,6,0,0,4,2,1,0,0,0,0,0,1,0,0");
+        assert_eq!(rows[2], "acks-all_broker-stop,all,broker-stop,unknown,,,,,,,,,,,,,,,,");
     }
 
     #[test]
@@ -73,6 +73,6 @@ mod tests {
         let mut summary = fixture::summary();
         summary.cells[0].unjudged = vec![Count::Unconsumed, Count::Redelivered, Count::ProcessedTwice];
         let text = String::from_utf8(summary_csv(&summary).unwrap()).unwrap();
-        assert_eq!(text.lines().nth(1).unwrap(), "acks-1_leader-kill,1,leader-kill,fail,1.0000,6,6,0,0,4,2,1,0,0,0,?,?,?");
+        assert_eq!(text.lines().nth(1).unwrap(), "acks-1_leader-kill,1,leader-kill,fail,1.0000,6,6,0,0,4,2,1,0,0,0,?,?,?,0,0");
     }
 }

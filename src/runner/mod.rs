@@ -17,7 +17,8 @@ use crate::cluster::Cluster;
 use crate::error::{Error, Result};
 use crate::history::{AbortEvent, CellEvent, DrainEvent, Event, HistoryWriter};
 use crate::plan::{Cell, Plan};
-use crate::model::Isolation;
+use crate::model::{Isolation, Workload};
+use std::collections::BTreeMap;
 use crate::workload::protocol::TransactionConfig;
 use crate::workload::{self, EventSender, LogReaderConfig, Role, TimedEvent, WorkerConfig, WorkerLauncher, WorkerProcess};
 use schedule::{Schedule, Targets};
@@ -111,6 +112,35 @@ fn cell_event(plan: &Plan, cell: &Cell) -> CellEvent {
     }
 }
 
+/// What a cell's consumers read: the cell's isolation, or read_committed when its producers are
+/// transactional (as a transactional pipeline's consumers are set); None: the client's default.
+fn isolation(cell: &Cell, workload: &Workload) -> Option<Isolation> {
+    cell.isolation.or(workload.transactions.map(|_| Isolation::ReadCommitted))
+}
+
+/// The final read of the cell's topic, as its consumers would read it, with a `read` event per
+/// partition.
+async fn final_read(
+    cluster: &dyn Cluster,
+    ctx: &CellContext,
+    run_id: &str,
+    topic: &str,
+    events: &EventSender,
+) -> Result<workload::LogSummary> {
+    (ctx.phase)("reading the log");
+    note(events, "final read");
+    let mut reader = LogReaderConfig::new(run_id, &cluster.bootstrap_servers(), topic);
+    reader.isolation = isolation(&ctx.cell, &ctx.plan.workload).unwrap_or(Isolation::ReadUncommitted);
+    if let Some(security) = cluster.security() {
+        security.add_rdkafka_to(&mut reader.properties);
+    }
+    let summary = workload::read_log(reader, events.clone()).await?;
+    for read in &summary.partitions {
+        let _ = events.send(TimedEvent::now(Event::Read(read.event())));
+    }
+    Ok(summary)
+}
+
 /// The run itself; Ok(what is wrong with the cluster afterwards: empty if nothing).
 async fn drive(
     cluster: &Arc<dyn Cluster>,
@@ -143,7 +173,7 @@ async fn drive(
         config.processing_ms = workload.processing.as_secs_f64() * 1000.0;
         config.processing_buffer = workload.processing_buffer as usize;
         config.properties = cell.consumer.clone();
-        config.isolation = workload.isolation;
+        config.isolation = isolation(cell, workload);
         config.security = cluster.security().cloned();
         let process = WorkerProcess::spawn(config, cell.client, launcher.clone(), events.clone())?;
         consumers.lock().await.push(process);
@@ -268,10 +298,18 @@ async fn drive(
     phase("settling");
     tokio::time::sleep(workload.settle).await;
 
+    // With transactions, the end of a partition is not its high watermark: a transaction's marker
+    // takes an offset no consumer is handed. So the log is read first, and the consumers must
+    // reach the last record it holds.
+    let transactional = workload.transactions.is_some();
+    let read_first = if transactional { Some(final_read(cluster.as_ref(), ctx, &run_id, &topic, events).await?) } else { None };
     if workload.consumers > 0 {
         phase("draining");
         let began = Instant::now();
-        let drained = drain(cluster.as_ref(), &consumers, &group, &topic, workload.drain_timeout).await;
+        let ends: Option<BTreeMap<i32, Option<i64>>> = read_first
+            .as_ref()
+            .map(|s| s.partitions.iter().map(|r| (r.partition, r.last_record.map(|o| o + 1))).collect());
+        let drained = drain(cluster.as_ref(), &consumers, &group, &topic, workload.drain_timeout, ends.as_ref()).await;
         let (caught_up, detail) = match drained {
             Ok(()) => (true, "0 records behind".to_string()),
             Err(lag) => (false, lag),
@@ -282,21 +320,8 @@ async fn drive(
     for consumer in consumers.lock().await.iter_mut() {
         consumer.stop(CONSUMER_STOP_TIMEOUT).await?;
     }
-
-    phase("reading the log");
-    note(events, "final read");
-    let mut reader = LogReaderConfig::new(&run_id, &bootstrap, &topic);
-    // Transactions are read as a read_committed application reads them, unless the cell asks.
-    reader.isolation = workload.isolation.unwrap_or(match workload.transactions {
-        Some(_) => Isolation::ReadCommitted,
-        None => Isolation::ReadUncommitted,
-    });
-    if let Some(security) = cluster.security() {
-        security.add_rdkafka_to(&mut reader.properties);
-    }
-    let summary = workload::read_log(reader, events.clone()).await?;
-    for read in &summary.partitions {
-        let _ = events.send(TimedEvent::now(Event::Read(read.event())));
+    if read_first.is_none() {
+        final_read(cluster.as_ref(), ctx, &run_id, &topic, events).await?;
     }
     let _ = cluster.delete_topic(&topic).await;
     Ok(unhealthy)
@@ -387,6 +412,7 @@ async fn drain(
     group: &str,
     topic: &str,
     timeout: Duration,
+    ends: Option<&BTreeMap<i32, Option<i64>>>,
 ) -> std::result::Result<(), String> {
     let deadline = Instant::now() + timeout;
     let mut last = String::from("no answer");
@@ -394,17 +420,23 @@ async fn drain(
         match cluster.group_lag(group, topic).await {
             Ok(lag) => {
                 let states: Vec<_> = consumers.lock().await.iter().map(|c| c.state()).collect();
-                let ends: Vec<(i64, i64)> = lag.partitions.iter().map(|p| (p.low, p.high)).collect();
+                // A partition's end: its high watermark, or where its last record is.
+                let end_of = |p: &workload::PartitionLag| match ends {
+                    Some(ends) => ends.get(&p.partition).copied().flatten().unwrap_or(p.low),
+                    None => p.high,
+                };
+                let behind: i64 = lag.partitions.iter().map(|p| (end_of(p) - p.committed.unwrap_or(p.low)).max(0)).sum();
+                let ends: Vec<(i64, i64)> = lag.partitions.iter().map(|p| (p.low, end_of(p))).collect();
                 let processed: Vec<Option<i64>> = lag
                     .partitions
                     .iter()
                     .map(|p| states.iter().filter_map(|s| s.processed_to(p.partition)).max())
                     .collect();
                 let unprocessed = unprocessed(&ends, &processed);
-                if lag.total <= 0 && unprocessed == 0 {
+                if behind <= 0 && unprocessed == 0 {
                     return Ok(());
                 }
-                last = format!("{} records behind in commits, {unprocessed} not processed", lag.total.max(0));
+                last = format!("{behind} records behind in commits, {unprocessed} not processed");
             }
             Err(e) => last = e.to_string(),
         }

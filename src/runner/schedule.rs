@@ -267,6 +267,16 @@ impl Schedule {
                         });
                     }
                 }
+                Trigger::TxnOpen { count, producer } => {
+                    // Read from the producer's lines as they come: the step acts a few
+                    // milliseconds later, and the history's txn event shows whether the
+                    // transaction was still open then.
+                    let open = self.targets.progress.get(producer as usize).map_or(0, |p| p.open_txn_to_commit());
+                    best = best.max(open);
+                    if open >= count {
+                        return Ok(Met { why: format!("{when} ({open} after {})", seconds(since.elapsed())), frozen: None });
+                    }
+                }
                 Trigger::CommittedNotProcessed { count, consumer } | Trigger::ProcessedNotCommitted { count, consumer } => {
                     let mut consumers = self.targets.consumers.lock().await;
                     if let Some(c) = consumers.get_mut(consumer as usize).filter(|c| c.is_alive() && !c.is_paused()) {
@@ -379,7 +389,7 @@ fn measure(when: Trigger, state: &ConsumerState) -> u64 {
     match when {
         Trigger::CommittedNotProcessed { .. } => state.committed_not_processed(),
         Trigger::ProcessedNotCommitted { .. } => state.processed_not_committed(),
-        Trigger::Acked { .. } => 0,
+        Trigger::Acked { .. } | Trigger::TxnOpen { .. } => 0,
     }
 }
 

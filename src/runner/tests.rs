@@ -103,11 +103,16 @@ async fn a_group_that_never_catches_up_ends_the_drain_at_its_timeout() {
     let behind = FakeCluster::behind(5);
     let began = Instant::now();
     let nobody: Shared<WorkerProcess> = Arc::new(Mutex::new(Vec::new()));
-    let drained = drain(&behind, &nobody, "g", "kc-test", Duration::from_millis(300)).await;
+    let drained = drain(&behind, &nobody, "g", "kc-test", Duration::from_millis(300), None).await;
     assert_eq!(drained, Err("5 records behind in commits, 100 not processed".to_string()));
+    // With transactions, the end is past the last record, not the high watermark: the group
+    // committed up to offset 95, and the records end at 95 (markers follow).
+    let ends = std::collections::BTreeMap::from([(0, Some(95))]);
+    let drained = drain(&behind, &nobody, "g", "kc-test", Duration::from_millis(300), Some(&ends)).await;
+    assert_eq!(drained, Err("0 records behind in commits, 95 not processed".to_string()));
     assert!(began.elapsed() >= Duration::from_millis(300));
     // Committed to the end, but nothing processed: not drained.
-    let drained = drain(&FakeCluster::default(), &nobody, "g", "kc-test", Duration::from_millis(300)).await;
+    let drained = drain(&FakeCluster::default(), &nobody, "g", "kc-test", Duration::from_millis(300), None).await;
     assert_eq!(drained, Err("0 records behind in commits, 100 not processed".to_string()));
 }
 

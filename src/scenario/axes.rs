@@ -34,6 +34,7 @@ pub(super) fn resolve_axis(spec: &AxisSpec, faults: &BTreeMap<String, Fault>, wo
         let text = value.get_ref().to_property_string();
         let checked = match key.as_str() {
             "commit" => text.parse::<CommitMode>().map(|_| ()),
+            "isolation" => text.parse::<crate::model::Isolation>().map(|_| ()),
             "client" => text.parse::<ClientKind>().map(|_| ()),
             "fault" => check_fault_value(&text, faults),
             "kafka_version" => check_kafka_version(&text),

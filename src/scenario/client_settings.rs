@@ -27,6 +27,10 @@ fn reserved(client: ClientKind, name: &str) -> Option<&'static str> {
         (ClientKind::Sarama, "Producer.RequiredAcks") => "the common key `acks` (\"0\", \"1\", \"all\")",
         (ClientKind::Sarama, "Producer.Idempotent") => "the common key `enable.idempotence`",
         (ClientKind::Sarama, "Consumer.Offsets.AutoCommit.Enable") => "the commit mode (`commit`)",
+        (ClientKind::Sarama, "Producer.Transaction.ID" | "Producer.Transaction.Timeout")
+        | (ClientKind::Java | ClientKind::Rdkafka, "transactional.id" | "transaction.timeout.ms") => {
+            "[workload] transactions (the harness names each producer's transactional.id)"
+        }
         (ClientKind::Java, "acks") => "the common key `acks` in [producer] or the matrix",
         (ClientKind::Java, "enable.idempotence") => "the common key `enable.idempotence` in [producer] or the matrix",
         (ClientKind::Java, "enable.auto.commit") => "the commit mode (`commit`)",

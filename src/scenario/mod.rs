@@ -120,6 +120,11 @@ impl Scenario {
         config.get("kafka_version").cloned().unwrap_or_else(|| self.cluster.kafka_version.clone())
     }
 
+    /// The cell's isolation level: the matrix's `isolation`, else `[workload] isolation`.
+    pub fn isolation_of(&self, config: &BTreeMap<String, String>) -> Option<crate::model::Isolation> {
+        config.get("isolation").and_then(|i| i.parse().ok()).or(self.workload.isolation)
+    }
+
     pub fn commit_of(&self, config: &BTreeMap<String, String>) -> CommitMode {
         config
             .get("commit")

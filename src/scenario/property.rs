@@ -81,7 +81,7 @@ const HARNESS_BROKER_KEYS: &[&str] = &[
     "process.roles",
 ];
 
-pub const HARNESS_KEYS: &[&str] = &["client", "commit", "fault", "kafka_version"];
+pub const HARNESS_KEYS: &[&str] = &["client", "commit", "fault", "kafka_version", "isolation"];
 
 /// Resolve a key of `[matrix]`.
 pub fn resolve_matrix_key(key: &str) -> Result<KeyTarget, String> {

@@ -373,8 +373,11 @@ pub struct TriggerSpec {
     pub committed_not_processed: Option<Spanned<u64>>,
     /// Records the consumer has processed whose offsets are not committed.
     pub processed_not_committed: Option<Spanned<u64>>,
+    /// Messages sent in the producer's open transaction, one it will commit.
+    pub txn_open: Option<Spanned<u64>>,
     pub partition: Option<Spanned<u32>>,
     pub consumer: Option<Spanned<u32>>,
+    pub producer: Option<Spanned<u32>>,
 }
 
 /// One `[[expect]]`: `when` selects cells, `claim` says in words what it shows, every other key is

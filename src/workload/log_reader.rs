@@ -58,6 +58,9 @@ pub struct PartitionRead {
     pub records: u64,
     /// Records handed back below `reached` (an offset reset, a truncation): skipped.
     pub rewound: u64,
+    /// The offset of the last record read (of any run), None if none: where a consumer of the
+    /// same isolation ends, since transaction markers after it are never handed to anyone.
+    pub last_record: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -179,7 +182,7 @@ fn read_log_blocking(config: &LogReaderConfig, events: &EventSender) -> Result<L
                     "cannot read the watermarks of {topic} partition {partition}: {e}; is its leader up?"
                 ))
             })?;
-        reads.push(PartitionRead { partition, low, high, reached: low, records: 0, rewound: 0 });
+        reads.push(PartitionRead { partition, low, high, reached: low, records: 0, rewound: 0, last_record: None });
     }
     let mut assignment = TopicPartitionList::new();
     for read in reads.iter().filter(|r| r.high > r.low) {
@@ -220,6 +223,7 @@ fn read_log_blocking(config: &LogReaderConfig, events: &EventSender) -> Result<L
                     continue;
                 }
                 read.reached = msg.offset() + 1;
+                read.last_record = Some(msg.offset());
                 read.records += 1;
                 summary.records += 1;
                 match record::decode(&config.run_id, msg.payload()) {

@@ -618,6 +618,9 @@ impl Sender {
         self.open_txn = None;
         let Some(t) = self.config.transaction.clone() else { return true };
         let (outcome, error, why) = if t.aborts_on_purpose(first) {
+            // Written first, so the log holds what is then aborted (what a read_uncommitted
+            // reader shows); librdkafka also wants every report served before an abort.
+            let _ = self.producer.flush(TXN_CALL_TIMEOUT);
             match self.producer.abort_transaction(TXN_CALL_TIMEOUT) {
                 Ok(()) => (TxnOutcome::Aborted, None, ABORTED_ON_PURPOSE.to_string()),
                 Err(e) => (TxnOutcome::Unknown, Some(e.to_string()), "the abort failed".to_string()),
@@ -668,6 +671,9 @@ impl Sender {
             match after_commit_error(kind, retries) {
                 AfterCommitError::Retry => retries += 1,
                 AfterCommitError::Abort => {
+                    // Reports of what is left must be served before an abort.
+                    self.producer.purge(PurgeConfig::default().queue().inflight());
+                    let _ = self.producer.flush(TXN_REPORT_WAIT);
                     return match self.producer.abort_transaction(TXN_CALL_TIMEOUT) {
                         Ok(()) => (TxnOutcome::Aborted, Some(error.to_string()), "the commit failed, so it was aborted".into()),
                         Err(e) => (TxnOutcome::Unknown, Some(format!("{error}; then the abort: {e}")), "the abort failed".into()),

@@ -186,6 +186,7 @@ pub(super) fn resolve_trigger(spec: &Spanned<TriggerSpec>, target: FaultTarget, 
         ("acked", &t.acked),
         ("committed_not_processed", &t.committed_not_processed),
         ("processed_not_committed", &t.processed_not_committed),
+        ("txn_open", &t.txn_open),
     ]
     .into_iter()
     .filter_map(|(name, value)| value.as_ref().map(|v| (name, v)))
@@ -195,7 +196,7 @@ pub(super) fn resolve_trigger(spec: &Spanned<TriggerSpec>, target: FaultTarget, 
         [] => {
             return Err(Diagnostic::new(
                 spec.span(),
-                "when needs one condition: acked = N, committed_not_processed = N or processed_not_committed = N",
+                "when needs one condition: acked = N, committed_not_processed = N, processed_not_committed = N or txn_open = N",
             ))
         }
         [_, second, ..] => {
@@ -209,6 +210,31 @@ pub(super) fn resolve_trigger(spec: &Spanned<TriggerSpec>, target: FaultTarget, 
         return Err(Diagnostic::new(count.span(), format!("{name} must be at least 1: 0 holds from the start")));
     }
     let count_value = *count.get_ref();
+    if name == "txn_open" {
+        if let Some(at) = t.partition.as_ref().map(|p| p.span()).or(t.consumer.as_ref().map(|c| c.span())) {
+            return Err(Diagnostic::new(at, "txn_open is about a producer; give producer = N"));
+        }
+        let producer = match (&t.producer, target.producer()) {
+            (Some(p), _) if *p.get_ref() >= bounds.producers => {
+                return Err(Diagnostic::new(
+                    p.span(),
+                    format!("producer {} is out of range: producers are 0..={}", p.get_ref(), bounds.producers.saturating_sub(1)),
+                ))
+            }
+            (Some(p), _) => *p.get_ref(),
+            (None, Some(p)) => p,
+            (None, None) => {
+                return Err(Diagnostic::new(
+                    spec.span(),
+                    format!("txn_open needs a producer: add producer = N (the target \"{target}\" names none)"),
+                ))
+            }
+        };
+        return Ok(Trigger::TxnOpen { count: count_value, producer });
+    }
+    if let Some(p) = &t.producer {
+        return Err(Diagnostic::new(p.span(), format!("{name} does not watch a producer; remove producer")));
+    }
     if name == "acked" {
         if let Some(c) = &t.consumer {
             return Err(Diagnostic::new(c.span(), "acked counts writes to a partition; give partition = P, not consumer"));

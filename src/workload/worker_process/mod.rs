@@ -91,16 +91,27 @@ pub struct ProducerTracker {
     open_txn: Mutex<Option<transactions::OpenTxn>>,
     /// Transactional: seqs below this are in ended transactions; a late report of one is moot.
     ended_below: AtomicU64,
+    transaction: Option<super::protocol::TransactionConfig>,
 }
 
 impl ProducerTracker {
-    fn new(partitions: i32) -> ProducerTracker {
+    fn new(partitions: i32, transaction: Option<super::protocol::TransactionConfig>) -> ProducerTracker {
         ProducerTracker {
             in_flight: Mutex::new(BTreeMap::new()),
             next_seq: AtomicU64::new(0),
             progress: Arc::new(ProducerProgress::new(partitions)),
             open_txn: Mutex::new(None),
             ended_below: AtomicU64::new(0),
+            transaction,
+        }
+    }
+
+    /// Messages sent in the transaction open now, if it is one to commit (0 otherwise).
+    pub fn open_txn_to_commit(&self) -> u64 {
+        let Some(first) = self.open_txn.lock().unwrap().as_ref().map(|t| t.first_seq) else { return 0 };
+        match &self.transaction {
+            Some(t) if !t.aborts_on_purpose(first) => self.next_seq().saturating_sub(first),
+            _ => 0,
         }
     }
 
@@ -227,7 +238,7 @@ impl WorkerProcess {
     ) -> Result<WorkerProcess> {
         let deadline = (config.role == Role::Producer).then(|| Instant::now() + Duration::from_millis(config.duration_ms));
         let mut process = WorkerProcess {
-            producer: Arc::new(ProducerTracker::new(config.partitions)),
+            producer: Arc::new(ProducerTracker::new(config.partitions, config.transaction.clone())),
             config,
             client,
             launcher,
