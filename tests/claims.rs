@@ -139,3 +139,23 @@ fn a_step_that_cannot_fire_leaves_the_cell_without_a_verdict() {
     assert!(analysis.faults.is_empty(), "no fault window for a step that never fired");
     assert_eq!(run.code, 3);
 }
+
+#[test]
+fn transactional_producers_of_every_client_tear_and_lose_nothing_when_killed_mid_transaction() {
+    let run = run("transactions", &[]);
+    assert_eq!(run.code, 0, "every cell passes");
+    for client in ["rdkafka", "sarama", "java"] {
+        for (counts, analysis) in judged(&run, &format!("client-{client}")) {
+            assert_eq!((counts.lost, counts.duplicated, counts.aborted_read, counts.torn), (0, 0, 0, 0), "{client}: {counts:?}");
+            let txns = analysis.transactions.as_ref().unwrap_or_else(|| panic!("{client}: no transactions recorded")).summary;
+            assert!(txns.committed > 10 && txns.aborted > 2, "{client}: {txns:?}");
+            // The kill found the transaction open: it is unknown, and the log resolves it (whole
+            // or none, never in part).
+            assert!(why(&analysis, 0).contains("transaction open"), "{client}: {}", why(&analysis, 0));
+            assert!(txns.unknown >= 1 && txns.unknown_whole + txns.unknown_none == txns.unknown, "{client}: {txns:?}");
+            let cell = run.summary.cells.iter().find(|c| c.id.contains(&format!("client-{client}"))).unwrap();
+            let history = std::fs::read_to_string(run.dir.join("cells").join(&cell.id).join("history.jsonl")).unwrap();
+            assert!(history.contains("the producer was killed with the transaction open"), "{client}: no open transaction at the kill");
+        }
+    }
+}
