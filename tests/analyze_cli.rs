@@ -37,7 +37,7 @@ fn a_good_history_writes_the_analysis_and_exits_0() {
     let expected = serde_json::json!({
         "sent": 4, "acked": 2, "failed": 1, "unknown": 1, "in_log": 2, "lost": 1, "duplicated": 0,
         "reordered": 0, "unexpected": 0, "recovered": 1, "unconsumed": 1, "redelivered": 1,
-        "processed_twice": 1
+        "processed_twice": 1, "aborted_read": 0, "torn": 0
     });
     assert_eq!(counts, &expected);
     assert_eq!(analysis["evidence"]["ledger"]["gaps"], 0);

@@ -166,7 +166,7 @@ rejected! {
     unknown_matrix_key: "unknown-matrix-key" at "4:1",
         "unknown matrix key \"enable.idempotense\"; a matrix key is a librdkafka producer or consumer property, a topic or broker config, commit or fault; did you mean \"enable.idempotence\"?";
     unknown_count: "unknown-count" at "3:1",
-        "unknown count \"lose\"; counts are sent, acked, failed, unknown, in_log, lost, duplicated, reordered, unexpected, recovered, unconsumed, redelivered, processed_twice; did you mean \"lost\"?";
+        "unknown count \"lose\"; counts are sent, acked, failed, unknown, in_log, lost, duplicated, reordered, unexpected, recovered, unconsumed, redelivered, processed_twice, aborted_read, torn; did you mean \"lost\"?";
     when_key_not_in_matrix: "when-not-in-matrix" at "5:10",
         "when key \"commit\" is not a matrix key; matrix keys are \"acks\"";
     bad_duration: "bad-duration" at "3:12",
